@@ -1,0 +1,151 @@
+//! The contract of the orders module: its API, its events, its errors.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use http::StatusCode;
+use platform::events::Event;
+use platform::page::{Page, PageRequest};
+use platform::{FieldError, Problem};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+pub const PATH: &str = "/orders";
+/// A repeat of `POST /orders` with the same key and body returns the first order.
+pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
+
+pub fn order_path(id: Uuid) -> String {
+    format!("{PATH}/{id}")
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OrderItem {
+    pub sku: String,
+    pub quantity: u32,
+    /// Price of one unit in minor units of the order's currency (cents).
+    pub unit_price_cents: i64,
+}
+
+/// The body of `POST /orders`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlaceOrder {
+    pub user_id: Uuid,
+    /// ISO 4217 code, three capital letters.
+    pub currency: String,
+    pub items: Vec<OrderItem>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OrderStatus {
+    Pending,
+    Paid,
+    PaymentFailed,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Order {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub currency: String,
+    pub items: Vec<OrderItem>,
+    pub total_cents: i64,
+    pub status: OrderStatus,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Which orders `list` returns.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct OrderFilter {
+    pub user_id: Option<Uuid>,
+}
+
+#[async_trait]
+pub trait OrdersApi: Send + Sync {
+    /// Places an order for an existing user; with a key, a repeat returns the first order.
+    async fn place(
+        &self,
+        order: PlaceOrder,
+        idempotency_key: Option<String>,
+    ) -> Result<Order, OrdersError>;
+    async fn get(&self, id: Uuid) -> Result<Order, OrdersError>;
+    async fn list(
+        &self,
+        filter: OrderFilter,
+        page: PageRequest,
+    ) -> Result<Page<Order>, OrdersError>;
+}
+
+/// Published when an order is placed; payments charges it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderPlaced {
+    pub order_id: Uuid,
+    pub user_id: Uuid,
+    pub amount_cents: i64,
+    pub currency: String,
+}
+
+impl Event for OrderPlaced {
+    const TOPIC: &'static str = "orders.order_placed";
+}
+
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum OrdersError {
+    #[error("no order with this id")]
+    NotFound,
+    #[error("the buyer does not exist")]
+    UnknownUser,
+    #[error("the idempotency key was used for another request")]
+    IdempotencyKeyReused,
+    #[error("invalid order: {0:?}")]
+    Invalid(Vec<FieldError>),
+    #[error("{0}")]
+    Other(Problem),
+}
+
+const UNKNOWN_USER: &str = "unknown-user";
+const KEY_REUSED: &str = "idempotency-key-reused";
+
+impl From<OrdersError> for Problem {
+    fn from(err: OrdersError) -> Self {
+        match err {
+            OrdersError::NotFound => Problem::not_found("order"),
+            OrdersError::UnknownUser => Problem::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                UNKNOWN_USER,
+                "Unknown user",
+            )
+            .with_detail("no user with this id exists")
+            .with_errors(vec![FieldError::new(
+                "user_id",
+                "no user with this id exists",
+            )]),
+            OrdersError::IdempotencyKeyReused => Problem::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                KEY_REUSED,
+                "Idempotency key reused",
+            )
+            .with_detail("this Idempotency-Key was first used with a different request body")
+            .with_errors(vec![FieldError::new(
+                IDEMPOTENCY_KEY,
+                "was used with a different body",
+            )]),
+            OrdersError::Invalid(errors) => Problem::invalid(errors),
+            OrdersError::Other(problem) => problem,
+        }
+    }
+}
+
+impl From<Problem> for OrdersError {
+    fn from(problem: Problem) -> Self {
+        match (problem.status_code(), problem.code.as_str()) {
+            (StatusCode::NOT_FOUND, _) => Self::NotFound,
+            (StatusCode::UNPROCESSABLE_ENTITY, UNKNOWN_USER) => Self::UnknownUser,
+            (StatusCode::UNPROCESSABLE_ENTITY, KEY_REUSED) => Self::IdempotencyKeyReused,
+            (StatusCode::UNPROCESSABLE_ENTITY, _) => Self::Invalid(problem.errors),
+            _ => Self::Other(problem),
+        }
+    }
+}

@@ -1,0 +1,50 @@
+//! The contract over HTTP, for processes where the orders module is not local.
+
+use async_trait::async_trait;
+use orders_api::{
+    order_path, Order, OrderFilter, OrdersApi, OrdersError, PlaceOrder, IDEMPOTENCY_KEY, PATH,
+};
+use platform::page::{Page, PageRequest};
+use platform::peer::Peer;
+use uuid::Uuid;
+
+pub(crate) struct OrdersClient {
+    peer: Peer,
+}
+
+impl OrdersClient {
+    pub(crate) fn new(peer: Peer) -> Self {
+        Self { peer }
+    }
+}
+
+#[async_trait]
+impl OrdersApi for OrdersClient {
+    async fn place(
+        &self,
+        order: PlaceOrder,
+        idempotency_key: Option<String>,
+    ) -> Result<Order, OrdersError> {
+        let mut request = self.peer.post(PATH).json(&order);
+        if let Some(key) = idempotency_key {
+            request = request.header(IDEMPOTENCY_KEY, key);
+        }
+        Ok(self.peer.call(request).await?)
+    }
+
+    async fn get(&self, id: Uuid) -> Result<Order, OrdersError> {
+        Ok(self.peer.call(self.peer.get(&order_path(id))).await?)
+    }
+
+    async fn list(
+        &self,
+        filter: OrderFilter,
+        page: PageRequest,
+    ) -> Result<Page<Order>, OrdersError> {
+        let mut query = page.query_pairs();
+        if let Some(user_id) = filter.user_id {
+            query.push(("user_id", user_id.to_string()));
+        }
+        Ok(self.peer.call(self.peer.get(PATH).query(&query)).await?)
+    }
+}

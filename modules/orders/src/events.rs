@@ -1,0 +1,53 @@
+//! What orders does when payments has decided.
+
+use async_trait::async_trait;
+use orders_api::OrderStatus;
+use payments_api::{PaymentAuthorized, PaymentDeclined};
+use platform::db::Db;
+use platform::events::{Envelope, EventError, EventHandler};
+use platform::inbox;
+
+use crate::store;
+
+pub(crate) struct PaymentEvents {
+    db: Db,
+}
+
+impl PaymentEvents {
+    pub(crate) fn new(db: Db) -> Self {
+        Self { db }
+    }
+}
+
+fn undecodable(err: serde_json::Error) -> EventError {
+    EventError::Failed(format!("undecodable payment event: {err}"))
+}
+
+#[async_trait]
+impl EventHandler for PaymentEvents {
+    /// Settles the orders of a batch in one transaction, each event at most once.
+    async fn handle(&self, batch: &[Envelope]) -> Result<(), EventError> {
+        let mut tx = self.db.writer.begin().await?;
+        for event in batch {
+            if !inbox::first_delivery(&mut tx, event.id).await? {
+                continue;
+            }
+            let settled = if let Some(paid) = event.decode::<PaymentAuthorized>() {
+                Some((paid.map_err(undecodable)?.order_id, OrderStatus::Paid))
+            } else if let Some(declined) = event.decode::<PaymentDeclined>() {
+                Some((
+                    declined.map_err(undecodable)?.order_id,
+                    OrderStatus::PaymentFailed,
+                ))
+            } else {
+                None
+            };
+            if let Some((order_id, status)) = settled {
+                store::settle(&mut tx, order_id, status).await?;
+                tracing::info!(%order_id, ?status, request_id = event.request_id.as_deref().unwrap_or(""), "order settled");
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}

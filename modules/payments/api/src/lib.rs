@@ -1,0 +1,102 @@
+//! The contract of the payments module: its API, its events, its errors.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use http::StatusCode;
+use platform::events::Event;
+use platform::page::{Page, PageRequest};
+use platform::{FieldError, Problem};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+pub const PATH: &str = "/payments";
+
+pub fn payment_path(id: Uuid) -> String {
+    format!("{PATH}/{id}")
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PaymentStatus {
+    Authorized,
+    Declined,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Payment {
+    pub id: Uuid,
+    pub order_id: Uuid,
+    pub amount_cents: i64,
+    pub currency: String,
+    pub status: PaymentStatus,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Which payments `list` returns.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PaymentFilter {
+    pub order_id: Option<Uuid>,
+}
+
+#[async_trait]
+pub trait PaymentsApi: Send + Sync {
+    async fn get(&self, id: Uuid) -> Result<Payment, PaymentsError>;
+    async fn list(
+        &self,
+        filter: PaymentFilter,
+        page: PageRequest,
+    ) -> Result<Page<Payment>, PaymentsError>;
+}
+
+/// Published when an order's payment is authorized.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PaymentAuthorized {
+    pub payment_id: Uuid,
+    pub order_id: Uuid,
+}
+
+impl Event for PaymentAuthorized {
+    const TOPIC: &'static str = "payments.payment_authorized";
+}
+
+/// Published when an order's payment is declined.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PaymentDeclined {
+    pub payment_id: Uuid,
+    pub order_id: Uuid,
+    pub reason: String,
+}
+
+impl Event for PaymentDeclined {
+    const TOPIC: &'static str = "payments.payment_declined";
+}
+
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum PaymentsError {
+    #[error("no payment with this id")]
+    NotFound,
+    #[error("invalid request: {0:?}")]
+    Invalid(Vec<FieldError>),
+    #[error("{0}")]
+    Other(Problem),
+}
+
+impl From<PaymentsError> for Problem {
+    fn from(err: PaymentsError) -> Self {
+        match err {
+            PaymentsError::NotFound => Problem::not_found("payment"),
+            PaymentsError::Invalid(errors) => Problem::invalid(errors),
+            PaymentsError::Other(problem) => problem,
+        }
+    }
+}
+
+impl From<Problem> for PaymentsError {
+    fn from(problem: Problem) -> Self {
+        match problem.status_code() {
+            StatusCode::NOT_FOUND => Self::NotFound,
+            StatusCode::UNPROCESSABLE_ENTITY => Self::Invalid(problem.errors),
+            _ => Self::Other(problem),
+        }
+    }
+}

@@ -1,0 +1,36 @@
+//! The contract over HTTP, for processes where the payments module is not local.
+
+use async_trait::async_trait;
+use payments_api::{payment_path, Payment, PaymentFilter, PaymentsApi, PaymentsError, PATH};
+use platform::page::{Page, PageRequest};
+use platform::peer::Peer;
+use uuid::Uuid;
+
+pub(crate) struct PaymentsClient {
+    peer: Peer,
+}
+
+impl PaymentsClient {
+    pub(crate) fn new(peer: Peer) -> Self {
+        Self { peer }
+    }
+}
+
+#[async_trait]
+impl PaymentsApi for PaymentsClient {
+    async fn get(&self, id: Uuid) -> Result<Payment, PaymentsError> {
+        Ok(self.peer.call(self.peer.get(&payment_path(id))).await?)
+    }
+
+    async fn list(
+        &self,
+        filter: PaymentFilter,
+        page: PageRequest,
+    ) -> Result<Page<Payment>, PaymentsError> {
+        let mut query = page.query_pairs();
+        if let Some(order_id) = filter.order_id {
+            query.push(("order_id", order_id.to_string()));
+        }
+        Ok(self.peer.call(self.peer.get(PATH).query(&query)).await?)
+    }
+}

@@ -1,0 +1,97 @@
+//! The payments table.
+
+use chrono::{DateTime, Utc};
+use payments_api::{Payment, PaymentFilter, PaymentStatus};
+use platform::db::Db;
+use platform::page::PageRequest;
+use sqlx::{FromRow, SqliteConnection};
+use uuid::Uuid;
+
+#[derive(FromRow)]
+struct PaymentRow {
+    id: Uuid,
+    order_id: Uuid,
+    amount_cents: i64,
+    currency: String,
+    status: String,
+    created_at: DateTime<Utc>,
+}
+
+impl TryFrom<PaymentRow> for Payment {
+    type Error = sqlx::Error;
+
+    fn try_from(row: PaymentRow) -> sqlx::Result<Self> {
+        let status = match row.status.as_str() {
+            "authorized" => PaymentStatus::Authorized,
+            "declined" => PaymentStatus::Declined,
+            other => {
+                return Err(sqlx::Error::Decode(
+                    format!("unknown payment status {other:?}").into(),
+                ))
+            }
+        };
+        Ok(Self {
+            id: row.id,
+            order_id: row.order_id,
+            amount_cents: row.amount_cents,
+            currency: row.currency,
+            status,
+            created_at: row.created_at,
+        })
+    }
+}
+
+/// Records a payment unless the order already has one; `false` when it had.
+pub(crate) async fn insert(conn: &mut SqliteConnection, payment: &Payment) -> sqlx::Result<bool> {
+    let status = match payment.status {
+        PaymentStatus::Authorized => "authorized",
+        PaymentStatus::Declined => "declined",
+    };
+    let done = sqlx::query(
+        "INSERT INTO payments (id, order_id, amount_cents, currency, status, created_at) \
+         VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (order_id) DO NOTHING",
+    )
+    .bind(payment.id)
+    .bind(payment.order_id)
+    .bind(payment.amount_cents)
+    .bind(&payment.currency)
+    .bind(status)
+    .bind(payment.created_at)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub(crate) async fn find(db: &Db, id: Uuid) -> sqlx::Result<Option<Payment>> {
+    let row: Option<PaymentRow> = sqlx::query_as(
+        "SELECT id, order_id, amount_cents, currency, status, created_at \
+         FROM payments WHERE id = ?",
+    )
+    .bind(id)
+    .fetch_optional(&db.reader)
+    .await?;
+    row.map(Payment::try_from).transpose()
+}
+
+pub(crate) async fn list(
+    db: &Db,
+    filter: PaymentFilter,
+    page: PageRequest,
+) -> sqlx::Result<Vec<Payment>> {
+    let rows: Vec<PaymentRow> = match filter.order_id {
+        Some(order_id) => sqlx::query_as(
+            "SELECT id, order_id, amount_cents, currency, status, created_at \
+             FROM payments WHERE order_id = ? AND id > ? ORDER BY id LIMIT ?",
+        )
+        .bind(order_id),
+        None => sqlx::query_as(
+            "SELECT id, order_id, amount_cents, currency, status, created_at \
+             FROM payments WHERE id > ? ORDER BY id LIMIT ?",
+        ),
+    }
+    .bind(page.after_or_start())
+    .bind(page.fetch())
+    .fetch_all(&db.reader)
+    .await?;
+    rows.into_iter().map(Payment::try_from).collect()
+}

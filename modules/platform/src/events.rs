@@ -1,0 +1,131 @@
+//! Events between modules: the envelope on the wire and in the outbox, and the handler
+//! trait a consuming module implements. The same trait is implemented by a module's own
+//! handler (delivery in memory) and by [`RemoteConsumer`] (delivery over HTTP), so the
+//! relay cannot tell them apart.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use axum::extract::State;
+use axum::routing::post;
+use axum::Router;
+use chrono::{DateTime, Utc};
+use http::StatusCode;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::extract::Json;
+use crate::peer::Peer;
+use crate::problem::Problem;
+use crate::request_id;
+
+/// An event payload type, published under a fixed topic.
+pub trait Event: Serialize + DeserializeOwned {
+    const TOPIC: &'static str;
+}
+
+/// One event as stored in an outbox and delivered to consumers.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Envelope {
+    /// Unique per event; consumers record it to apply each event once.
+    pub id: Uuid,
+    pub topic: String,
+    pub occurred_at: DateTime<Utc>,
+    /// The request that caused the event, so one request can be followed across modules.
+    #[serde(default)]
+    pub request_id: Option<String>,
+    pub payload: serde_json::Value,
+}
+
+impl Envelope {
+    /// Wraps an event, stamping it with the current request id.
+    pub fn new<E: Event>(event: &E) -> Self {
+        Self {
+            id: crate::new_id(),
+            topic: E::TOPIC.to_owned(),
+            occurred_at: Utc::now(),
+            request_id: request_id::current(),
+            payload: serde_json::to_value(event).expect("event types serialize to JSON"),
+        }
+    }
+
+    /// The payload as `E`, or `None` when this envelope carries another topic.
+    pub fn decode<E: Event>(&self) -> Option<Result<E, serde_json::Error>> {
+        (self.topic == E::TOPIC).then(|| serde_json::from_value(self.payload.clone()))
+    }
+}
+
+/// Why a batch of events was not applied. The relay retries every kind: events are never
+/// dropped, so a consumer that rejects an event holds its producer's queue until fixed.
+#[derive(Debug, thiserror::Error)]
+pub enum EventError {
+    #[error("consumer unavailable: {0}")]
+    Unavailable(String),
+    #[error("consumer failed: {0}")]
+    Failed(String),
+}
+
+impl From<sqlx::Error> for EventError {
+    fn from(err: sqlx::Error) -> Self {
+        Self::Failed(err.to_string())
+    }
+}
+
+/// Applies a batch of events, in order, idempotently: a batch may be delivered again.
+#[async_trait]
+pub trait EventHandler: Send + Sync {
+    async fn handle(&self, batch: &[Envelope]) -> Result<(), EventError>;
+}
+
+/// The path on which a module receives events from other processes.
+pub fn consumer_path(module: &str) -> String {
+    format!("/internal/events/{module}")
+}
+
+/// Serves a module's [`EventHandler`] at [`consumer_path`].
+pub fn consumer_router(module: &str, handler: Arc<dyn EventHandler>) -> Router {
+    Router::new()
+        .route(&consumer_path(module), post(receive))
+        .with_state(handler)
+}
+
+async fn receive(
+    State(handler): State<Arc<dyn EventHandler>>,
+    Json(batch): Json<Vec<Envelope>>,
+) -> Result<StatusCode, Problem> {
+    match handler.handle(&batch).await {
+        Ok(()) => Ok(StatusCode::NO_CONTENT),
+        Err(EventError::Unavailable(detail)) => Err(Problem::unavailable(detail)),
+        Err(err @ EventError::Failed(_)) => Err(Problem::internal(&err)),
+    }
+}
+
+/// A consumer in another process, reached over HTTP.
+pub struct RemoteConsumer {
+    peer: Peer,
+    path: String,
+}
+
+impl RemoteConsumer {
+    pub fn new(peer: Peer, module: &str) -> Self {
+        Self {
+            peer,
+            path: consumer_path(module),
+        }
+    }
+}
+
+#[async_trait]
+impl EventHandler for RemoteConsumer {
+    async fn handle(&self, batch: &[Envelope]) -> Result<(), EventError> {
+        let request = self.peer.post(&self.path).json(batch);
+        match self.peer.send(request).await {
+            Ok(_) => Ok(()),
+            Err(problem) if problem.status == StatusCode::SERVICE_UNAVAILABLE.as_u16() => {
+                Err(EventError::Unavailable(problem.to_string()))
+            }
+            Err(problem) => Err(EventError::Failed(problem.to_string())),
+        }
+    }
+}

@@ -1,0 +1,114 @@
+//! Extractors whose rejections are problems that name the field at fault, so that malformed
+//! input never comes back as plain text or a 5xx.
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use http::request::Parts;
+use http::{header, StatusCode};
+use serde::de::DeserializeOwned;
+use uuid::Uuid;
+
+use crate::problem::{FieldError, Problem};
+
+/// A JSON body. Wrong media type → 415, unparseable → 400, wrong shape → 422 naming the
+/// field (`items[0].quantity`), over the body limit → 413.
+pub struct Json<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
+    type Rejection = Problem;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Problem> {
+        if !has_json_content_type(req.headers()) {
+            return Err(Problem::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported-media-type",
+                "Unsupported media type",
+            )
+            .with_detail("the body must be JSON, sent with `content-type: application/json`"));
+        }
+        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
+            let status = rejection.status();
+            let (code, title) = if status == StatusCode::PAYLOAD_TOO_LARGE {
+                ("body-too-large", "Request body too large")
+            } else {
+                ("unreadable-body", "Request body could not be read")
+            };
+            Problem::new(status, code, title).with_detail(rejection.body_text())
+        })?;
+        parse_json(&bytes).map(Json)
+    }
+}
+
+/// Parses a JSON document, reporting where in it a value did not fit.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
+    let de = &mut serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error::deserialize(de).map_err(|err| {
+        let path = err.path().to_string();
+        let inner = err.into_inner();
+        if inner.is_syntax() || inner.is_eof() {
+            Problem::new(StatusCode::BAD_REQUEST, "malformed-json", "Malformed JSON")
+                .with_detail(inner.to_string())
+        } else {
+            let field = if path == "." { "body".to_owned() } else { path };
+            Problem::invalid(vec![FieldError::new(field, strip_position(&inner))])
+        }
+    })
+}
+
+/// serde_json appends "at line 1 column 42" to its messages; the field path says it better.
+fn strip_position(err: &serde_json::Error) -> String {
+    let text = err.to_string();
+    match text.rfind(" at line ") {
+        Some(at) => text[..at].to_owned(),
+        None => text,
+    }
+}
+
+fn has_json_content_type(headers: &http::HeaderMap) -> bool {
+    let Some(value) = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    let essence = value.split(';').next().unwrap_or("").trim();
+    essence.eq_ignore_ascii_case("application/json")
+        || (essence.starts_with("application/") && essence.ends_with("+json"))
+}
+
+/// The `{id}` segment of a resource path, which must be a UUID.
+pub struct PathId(pub Uuid);
+
+impl<S: Send + Sync> FromRequestParts<S> for PathId {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Problem> {
+        let axum::extract::Path(raw) =
+            axum::extract::Path::<String>::from_request_parts(parts, state)
+                .await
+                .map_err(|rejection| {
+                    Problem::invalid(vec![FieldError::new("id", rejection.body_text())])
+                })?;
+        Uuid::parse_str(&raw)
+            .map(PathId)
+            .map_err(|_| Problem::invalid(vec![FieldError::new("id", "must be a UUID")]))
+    }
+}
+
+/// A query string. A value that does not fit → 422 naming the parameter.
+pub struct Query<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Query<T> {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Problem> {
+        let query = parts.uri.query().unwrap_or("");
+        let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
+        serde_path_to_error::deserialize(de)
+            .map(Query)
+            .map_err(|err| {
+                let field = err.path().to_string();
+                Problem::invalid(vec![FieldError::new(field, err.into_inner().to_string())])
+            })
+    }
+}

@@ -1,0 +1,64 @@
+//! The request id: taken from `x-request-id` or made up at the edge, recorded on the
+//! request's log span, returned to the client, and sent on every call and event the
+//! request causes, so one id finds a request in the logs of every process.
+
+use axum::extract::Request;
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::Router;
+use http::HeaderName;
+use tower::ServiceBuilder;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tracing::Level;
+
+pub const HEADER: &str = "x-request-id";
+
+tokio::task_local! {
+    static CURRENT: String;
+}
+
+/// The id of the request being served by this task, if any.
+pub fn current() -> Option<String> {
+    CURRENT.try_with(Clone::clone).ok()
+}
+
+/// Runs `fut` as part of the request `id` (used where no HTTP request carries it: events).
+pub async fn scope<F: std::future::Future>(id: Option<String>, fut: F) -> F::Output {
+    match id {
+        Some(id) => CURRENT.scope(id, fut).await,
+        None => fut.await,
+    }
+}
+
+/// Wraps a router with request ids and request logging.
+pub fn layer(router: Router) -> Router {
+    let header = HeaderName::from_static(HEADER);
+    router.layer(
+        ServiceBuilder::new()
+            .layer(SetRequestIdLayer::new(header.clone(), MakeRequestUuid))
+            .layer(
+                TraceLayer::new_for_http()
+                    .make_span_with(|req: &Request| {
+                        let id = req
+                            .headers()
+                            .get(HEADER)
+                            .and_then(|v| v.to_str().ok())
+                            .unwrap_or("");
+                        tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
+                    })
+                    .on_response(DefaultOnResponse::new().level(Level::INFO)),
+            )
+            .layer(PropagateRequestIdLayer::new(header))
+            .layer(middleware::from_fn(in_scope)),
+    )
+}
+
+async fn in_scope(req: Request, next: Next) -> Response {
+    let id = req
+        .headers()
+        .get(HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    scope(id, next.run(req)).await
+}

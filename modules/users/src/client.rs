@@ -1,0 +1,34 @@
+//! The contract over HTTP, for processes where the users module is not local.
+
+use async_trait::async_trait;
+use platform::page::{Page, PageRequest};
+use platform::peer::Peer;
+use users_api::{user_path, NewUser, User, UsersApi, UsersError, PATH};
+use uuid::Uuid;
+
+pub(crate) struct UsersClient {
+    peer: Peer,
+}
+
+impl UsersClient {
+    pub(crate) fn new(peer: Peer) -> Self {
+        Self { peer }
+    }
+}
+
+#[async_trait]
+impl UsersApi for UsersClient {
+    async fn create(&self, new: NewUser) -> Result<User, UsersError> {
+        let request = self.peer.post(PATH).json(&new);
+        Ok(self.peer.call(request).await?)
+    }
+
+    async fn get(&self, id: Uuid) -> Result<User, UsersError> {
+        Ok(self.peer.call(self.peer.get(&user_path(id))).await?)
+    }
+
+    async fn list(&self, page: PageRequest) -> Result<Page<User>, UsersError> {
+        let request = self.peer.get(PATH).query(&page.query_pairs());
+        Ok(self.peer.call(request).await?)
+    }
+}

@@ -1,0 +1,70 @@
+//! The users table.
+
+use chrono::{DateTime, Utc};
+use platform::db::Db;
+use platform::page::PageRequest;
+use sqlx::FromRow;
+use users_api::User;
+use uuid::Uuid;
+
+use crate::rules::{Email, Name};
+
+#[derive(FromRow)]
+struct UserRow {
+    id: Uuid,
+    email: String,
+    name: String,
+    created_at: DateTime<Utc>,
+}
+
+impl From<UserRow> for User {
+    fn from(row: UserRow) -> Self {
+        Self {
+            id: row.id,
+            email: row.email,
+            name: row.name,
+            created_at: row.created_at,
+        }
+    }
+}
+
+/// Inserts a user; fails with a unique violation when the email is taken.
+pub(crate) async fn insert(db: &Db, email: &Email, name: &Name) -> sqlx::Result<User> {
+    let user = User {
+        id: platform::new_id(),
+        email: email.as_str().to_owned(),
+        name: name.as_str().to_owned(),
+        created_at: Utc::now(),
+    };
+    sqlx::query(
+        "INSERT INTO users (id, email, email_key, name, created_at) VALUES (?, ?, ?, ?, ?)",
+    )
+    .bind(user.id)
+    .bind(&user.email)
+    .bind(email.key())
+    .bind(&user.name)
+    .bind(user.created_at)
+    .execute(&db.writer)
+    .await?;
+    Ok(user)
+}
+
+pub(crate) async fn find(db: &Db, id: Uuid) -> sqlx::Result<Option<User>> {
+    let row: Option<UserRow> =
+        sqlx::query_as("SELECT id, email, name, created_at FROM users WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&db.reader)
+            .await?;
+    Ok(row.map(User::from))
+}
+
+pub(crate) async fn list(db: &Db, page: PageRequest) -> sqlx::Result<Vec<User>> {
+    let rows: Vec<UserRow> = sqlx::query_as(
+        "SELECT id, email, name, created_at FROM users WHERE id > ? ORDER BY id LIMIT ?",
+    )
+    .bind(page.after_or_start())
+    .bind(page.fetch())
+    .fetch_all(&db.reader)
+    .await?;
+    Ok(rows.into_iter().map(User::from).collect())
+}

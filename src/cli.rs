@@ -1,0 +1,97 @@
+//! The command line. Every flag is also an environment variable, `CLEAVE_<FLAG>`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::roles::Roles;
+
+/// One binary, a modular monolith or a set of microservices, chosen by a flag.
+///
+/// With no subcommand, cleave serves: `cleave --role=orders` is `cleave serve --role=orders`.
+#[derive(Debug, Parser)]
+#[command(name = "cleave", version, args_conflicts_with_subcommands = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
+    #[command(flatten)]
+    pub serve: ServeArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the API of the modules named by --role (the default command).
+    Serve(ServeArgs),
+    /// Apply the database migrations of the modules named by --role, then exit.
+    Migrate(ModuleArgs),
+}
+
+/// Which modules this process holds, and where they keep their data.
+#[derive(Debug, Clone, Args)]
+pub struct ModuleArgs {
+    /// Modules this process runs, comma-separated: all (alias all-in-one), gateway, users,
+    /// orders, payments.
+    #[arg(long, env = "CLEAVE_ROLE", default_value = "all")]
+    pub role: Roles,
+
+    /// Directory of the SQLite databases, one file per local module.
+    #[arg(long, env = "CLEAVE_DATA_DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub modules: ModuleArgs,
+
+    /// Address the public (and internal) HTTP API listens on.
+    #[arg(long, env = "CLEAVE_LISTEN", default_value = "0.0.0.0:8080")]
+    pub listen: SocketAddr,
+
+    /// Base URL of the users module, when it is not local.
+    #[arg(long, env = "CLEAVE_USERS_URL", default_value = "http://users:8080")]
+    pub users_url: String,
+
+    /// Base URL of the orders module, when it is not local.
+    #[arg(long, env = "CLEAVE_ORDERS_URL", default_value = "http://orders:8080")]
+    pub orders_url: String,
+
+    /// Base URL of the payments module, when it is not local.
+    #[arg(
+        long,
+        env = "CLEAVE_PAYMENTS_URL",
+        default_value = "http://payments:8080"
+    )]
+    pub payments_url: String,
+
+    /// Largest order total, in minor units (cents), that the simulated processor authorizes.
+    #[arg(long, env = "CLEAVE_PAYMENT_LIMIT_CENTS", default_value_t = payments::processor::DEFAULT_LIMIT_CENTS,
+          value_parser = clap::value_parser!(i64).range(0..))]
+    pub payment_limit_cents: i64,
+
+    /// How long a call to another module may take, in milliseconds, before it fails as 503.
+    #[arg(long, env = "CLEAVE_PEER_TIMEOUT_MS", default_value_t = 5_000,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub peer_timeout_ms: u64,
+
+    /// Largest request body accepted, in bytes; larger ones are refused with 413.
+    #[arg(long, env = "CLEAVE_MAX_BODY_BYTES", default_value_t = 256 * 1024)]
+    pub max_body_bytes: usize,
+
+    /// On SIGTERM or Ctrl-C, how long in-flight requests may take to finish, in milliseconds.
+    #[arg(long, env = "CLEAVE_SHUTDOWN_GRACE_MS", default_value_t = 10_000)]
+    pub shutdown_grace_ms: u64,
+}
+
+impl ServeArgs {
+    pub fn peer_timeout(&self) -> Duration {
+        Duration::from_millis(self.peer_timeout_ms)
+    }
+
+    pub fn shutdown_grace(&self) -> Duration {
+        Duration::from_millis(self.shutdown_grace_ms)
+    }
+}

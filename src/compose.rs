@@ -1,0 +1,191 @@
+//! The composition root: the only place that decides, per module, whether it runs here or
+//! is reached over HTTP, and how events travel between modules.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use axum::Router;
+use orders::OrdersModule;
+use orders_api::OrdersApi;
+use payments::processor::Processor;
+use payments::PaymentsModule;
+use payments_api::PaymentsApi;
+use platform::db::Db;
+use platform::events::{consumer_router, EventHandler, RemoteConsumer};
+use platform::outbox::{Relay, Subscriber};
+use platform::peer::{self, Peer};
+use users::UsersModule;
+use users_api::UsersApi;
+
+use crate::cli::ServeArgs;
+use crate::roles::Roles;
+
+/// Everything a process runs, before it starts serving.
+pub struct Composition {
+    /// The public API of local modules (and of remote ones, through the gateway), the
+    /// internal event routes of local consumers, and health.
+    pub router: Router,
+    /// One relay per local module that publishes events.
+    pub relays: Vec<Relay>,
+    /// The databases of local modules, closed at shutdown.
+    pub dbs: Vec<Db>,
+}
+
+/// The local modules of a role set, opened (which applies their migrations).
+struct Local {
+    users: Option<UsersModule>,
+    orders: Option<OrdersModule>,
+    payments: Option<PaymentsModule>,
+}
+
+impl Local {
+    fn dbs(&self) -> Vec<(&'static str, Db)> {
+        let mut dbs = Vec::new();
+        if let Some(m) = &self.users {
+            dbs.push((users::NAME, m.db().clone()));
+        }
+        if let Some(m) = &self.orders {
+            dbs.push((orders::NAME, m.db().clone()));
+        }
+        if let Some(m) = &self.payments {
+            dbs.push((payments::NAME, m.db().clone()));
+        }
+        dbs
+    }
+}
+
+/// Applies the migrations of the modules in `roles`; returns their names.
+pub async fn migrate(roles: Roles, data_dir: &Path) -> anyhow::Result<Vec<&'static str>> {
+    let mut done = Vec::new();
+    if roles.users {
+        users::migrate(data_dir).await?;
+        done.push(users::NAME);
+    }
+    if roles.orders {
+        orders::migrate(data_dir).await?;
+        done.push(orders::NAME);
+    }
+    if roles.payments {
+        payments::migrate(data_dir).await?;
+        done.push(payments::NAME);
+    }
+    Ok(done)
+}
+
+/// Opens the modules of `roles`; orders checks buyers with the local users module, or with
+/// `remote_users` when users runs elsewhere.
+async fn open(
+    roles: Roles,
+    data_dir: &Path,
+    remote_users: Arc<dyn UsersApi>,
+    processor: Processor,
+) -> anyhow::Result<Local> {
+    let users = match roles.users {
+        true => Some(UsersModule::open(data_dir).await?),
+        false => None,
+    };
+    let users_api = users.as_ref().map_or(remote_users, UsersModule::api);
+    let orders = match roles.orders {
+        true => Some(OrdersModule::open(data_dir, users_api).await?),
+        false => None,
+    };
+    let payments = match roles.payments {
+        true => Some(PaymentsModule::open(data_dir, processor).await?),
+        false => None,
+    };
+    Ok(Local {
+        users,
+        orders,
+        payments,
+    })
+}
+
+/// Builds the process for `args`.
+pub async fn build(args: &ServeArgs) -> anyhow::Result<Composition> {
+    let roles = args.modules.role;
+    let http = peer::http_client(args.peer_timeout());
+    let users_peer = Peer::new(users::NAME, &args.users_url, http.clone());
+    let orders_peer = Peer::new(orders::NAME, &args.orders_url, http.clone());
+    let payments_peer = Peer::new(payments::NAME, &args.payments_url, http);
+
+    let processor = Processor {
+        limit_cents: args.payment_limit_cents,
+    };
+    let local = open(
+        roles,
+        &args.modules.data_dir,
+        users::client(users_peer.clone()),
+        processor,
+    )
+    .await?;
+
+    let mut router = platform::health::router(local.dbs());
+    let mut relays = Vec::new();
+
+    let users_api: Option<Arc<dyn UsersApi>> = match &local.users {
+        Some(m) => Some(m.api()),
+        None => roles.gateway.then(|| users::client(users_peer)),
+    };
+    if let Some(api) = users_api {
+        router = router.merge(users::router(api));
+    }
+
+    let orders_api: Option<Arc<dyn OrdersApi>> = match &local.orders {
+        Some(m) => Some(m.api()),
+        None => roles.gateway.then(|| orders::client(orders_peer.clone())),
+    };
+    if let Some(api) = orders_api {
+        router = router.merge(orders::router(api));
+    }
+
+    let payments_api: Option<Arc<dyn PaymentsApi>> = match &local.payments {
+        Some(m) => Some(m.api()),
+        None => roles
+            .gateway
+            .then(|| payments::client(payments_peer.clone())),
+    };
+    if let Some(api) = payments_api {
+        router = router.merge(payments::router(api));
+    }
+
+    // Events: orders → payments (OrderPlaced), payments → orders (payment outcomes).
+    // In memory when both ends are here, over HTTP when the consumer is elsewhere.
+    let orders_handler = local.orders.as_ref().map(OrdersModule::event_handler);
+    let payments_handler = local.payments.as_ref().map(PaymentsModule::event_handler);
+    if let Some(m) = &local.orders {
+        let handler = consumer(payments_handler.clone(), payments_peer, payments::NAME);
+        relays.push(m.relay(vec![Subscriber {
+            name: payments::NAME,
+            topics: payments::CONSUMES,
+            handler,
+        }]));
+    }
+    if let Some(m) = &local.payments {
+        let handler = consumer(orders_handler.clone(), orders_peer, orders::NAME);
+        relays.push(m.relay(vec![Subscriber {
+            name: orders::NAME,
+            topics: orders::CONSUMES,
+            handler,
+        }]));
+    }
+    if let Some(handler) = orders_handler {
+        router = router.merge(consumer_router(orders::NAME, handler));
+    }
+    if let Some(handler) = payments_handler {
+        router = router.merge(consumer_router(payments::NAME, handler));
+    }
+
+    Ok(Composition {
+        router,
+        relays,
+        dbs: local.dbs().into_iter().map(|(_, db)| db).collect(),
+    })
+}
+
+fn consumer(
+    local: Option<Arc<dyn EventHandler>>,
+    peer: Peer,
+    module: &'static str,
+) -> Arc<dyn EventHandler> {
+    local.unwrap_or_else(|| Arc::new(RemoteConsumer::new(peer, module)))
+}

@@ -1,0 +1,96 @@
+//! Serving a composed process until it is told to stop.
+
+use std::time::Duration;
+
+use axum::extract::DefaultBodyLimit;
+use axum::Router;
+use http::StatusCode;
+use platform::Problem;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::compose::Composition;
+
+/// Serves `composition` on `listener` and runs its relays until `shutdown` is cancelled;
+/// then stops accepting, lets in-flight requests finish (for at most `grace`), lets each
+/// relay finish the batch it is delivering, and closes the databases.
+pub async fn serve(
+    listener: TcpListener,
+    composition: Composition,
+    max_body_bytes: usize,
+    grace: Duration,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let Composition {
+        router,
+        relays,
+        dbs,
+    } = composition;
+    let relays: Vec<_> = relays
+        .into_iter()
+        .map(|relay| tokio::spawn(relay.run(shutdown.clone())))
+        .collect();
+
+    let app = public(router, max_body_bytes);
+    let server =
+        axum::serve(listener, app).with_graceful_shutdown(shutdown.clone().cancelled_owned());
+    let served = tokio::spawn(async move { server.await });
+    shutdown.cancelled().await;
+    match tokio::time::timeout(grace, served).await {
+        Ok(result) => result??,
+        Err(_) => tracing::warn!(?grace, "in-flight requests did not finish in time; closing"),
+    }
+    for relay in relays {
+        relay.await?;
+    }
+    for db in dbs {
+        db.close().await;
+    }
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// The layers every process puts around its routes.
+fn public(router: Router, max_body_bytes: usize) -> Router {
+    let router = router
+        .fallback(|| async {
+            Problem::new(StatusCode::NOT_FOUND, "not-found", "Not found")
+                .with_detail("no such route")
+        })
+        .method_not_allowed_fallback(|| async {
+            Problem::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method-not-allowed",
+                "Method not allowed",
+            )
+        })
+        .layer(DefaultBodyLimit::max(max_body_bytes));
+    platform::request_id::layer(router)
+}
+
+/// Cancels `token` on SIGTERM or Ctrl-C.
+pub async fn cancel_on_signal(token: CancellationToken) {
+    let ctrl_c = async {
+        if let Err(err) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %err, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(err) => {
+                tracing::error!(error = %err, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = terminate => {}
+    }
+    tracing::info!("shutting down");
+    token.cancel();
+}
