@@ -3,11 +3,13 @@
 use std::time::Duration;
 
 use axum::extract::DefaultBodyLimit;
+use axum::response::IntoResponse;
 use axum::Router;
 use http::StatusCode;
 use platform::Problem;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
+use tower_http::catch_panic::CatchPanicLayer;
 
 use crate::compose::Composition;
 
@@ -34,11 +36,16 @@ pub async fn serve(
     let app = public(router, max_body_bytes);
     let server =
         axum::serve(listener, app).with_graceful_shutdown(shutdown.clone().cancelled_owned());
-    let served = tokio::spawn(async move { server.await });
-    shutdown.cancelled().await;
-    match tokio::time::timeout(grace, served).await {
-        Ok(result) => result??,
-        Err(_) => tracing::warn!(?grace, "in-flight requests did not finish in time; closing"),
+    let mut served = tokio::spawn(async move { server.await });
+    tokio::select! {
+        result = &mut served => result??,
+        () = shutdown.cancelled() => match tokio::time::timeout(grace, &mut served).await {
+            Ok(result) => result??,
+            Err(_) => {
+                tracing::warn!(?grace, "in-flight requests did not finish in time; dropping them");
+                served.abort();
+            }
+        },
     }
     for relay in relays {
         relay.await?;
@@ -64,7 +71,11 @@ fn public(router: Router, max_body_bytes: usize) -> Router {
                 "Method not allowed",
             )
         })
-        .layer(DefaultBodyLimit::max(max_body_bytes));
+        .layer(DefaultBodyLimit::max(max_body_bytes))
+        // A bug must cost one request a 500, not the connection and the client's guesswork.
+        .layer(CatchPanicLayer::custom(|_| {
+            Problem::internal(&"a request handler panicked").into_response()
+        }));
     platform::request_id::layer(router)
 }
 

@@ -110,17 +110,15 @@ impl OrdersApi for LocalOrders {
             created_at: now,
             updated_at: now,
         };
-        let key_ref = key.as_ref().map(|(k, f)| (k.as_str(), f.as_str()));
-        match self.write(&order, key_ref).await {
-            Ok(()) => Ok(order),
+        let key = key.as_ref().map(|(k, f)| (k.as_str(), f.as_str()));
+        match (self.write(&order, key).await, key) {
+            (Ok(()), _) => Ok(order),
             // A concurrent request with the same key won the race: answer as a repeat.
-            Err(err) if key_ref.is_some() && is_unique_violation(&err) => {
-                let (key, fingerprint) = key_ref.expect("checked above");
-                self.replay(key, fingerprint)
-                    .await?
-                    .ok_or_else(|| internal(err))
-            }
-            Err(err) => Err(internal(err)),
+            (Err(err), Some((key, fingerprint))) if is_unique_violation(&err) => self
+                .replay(key, fingerprint)
+                .await?
+                .ok_or_else(|| internal(err)),
+            (Err(err), _) => Err(internal(err)),
         }
     }
 
