@@ -27,6 +27,11 @@ pub enum Command {
     Serve(ServeArgs),
     /// Apply the database migrations of the modules named by --role, then exit.
     Migrate(ModuleArgs),
+    /// Run a topology on this machine as child processes, with their logs prefixed.
+    Up(crate::up::UpArgs),
+    /// Run the same workload on several topologies side by side and report what the
+    /// split costs and buys.
+    Compare(crate::compare::CompareArgs),
 }
 
 /// Which modules this process holds, and where they keep their data.
@@ -84,6 +89,11 @@ pub struct ServeArgs {
     /// On SIGTERM or Ctrl-C, how long in-flight requests may take to finish, in milliseconds.
     #[arg(long, env = "CLEAVE_SHUTDOWN_GRACE_MS", default_value_t = 10_000)]
     pub shutdown_grace_ms: u64,
+
+    /// Shut down when standard input closes: how `cleave up` and `cleave compare` make sure
+    /// their child processes never outlive them.
+    #[arg(long, env = "CLEAVE_EXIT_ON_STDIN_EOF")]
+    pub exit_on_stdin_eof: bool,
 }
 
 impl ServeArgs {

@@ -4,12 +4,20 @@
 //! - [`cli`]: flags and subcommands; every flag is also a `CLEAVE_…` variable.
 //! - [`roles`]: the role set of a process (`--role=users,orders`).
 //! - [`compose`]: the composition root, the only code that knows which module is local.
+//! - [`launch`]: a topology as child processes (for `up` and `compare`).
+//! - [`up`]: `cleave up`, a topology on this machine with prefixed logs.
+//! - [`compare`]: `cleave compare`, the measured comparison of topologies.
 //! - [`server`]: serving a composed process, and graceful shutdown.
+//! - [`topology`]: the topology language (`monolith`, `microservices`, `users+orders,payments`).
 
 pub mod cli;
+pub mod compare;
 pub mod compose;
+pub mod launch;
 pub mod roles;
 pub mod server;
+pub mod topology;
+pub mod up;
 
 use anyhow::Context;
 use tokio_util::sync::CancellationToken;
@@ -18,6 +26,7 @@ use crate::cli::ServeArgs;
 
 /// Composes the process described by `args` and serves it until SIGTERM or Ctrl-C.
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
+    platform::metrics::install();
     let composition = compose::build(&args).await?;
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
@@ -30,6 +39,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     );
     let shutdown = CancellationToken::new();
     tokio::spawn(server::cancel_on_signal(shutdown.clone()));
+    if args.exit_on_stdin_eof {
+        tokio::spawn(server::cancel_on_stdin_eof(shutdown.clone()));
+    }
     server::serve(
         listener,
         composition,

@@ -3,18 +3,31 @@ use std::process::ExitCode;
 use clap::Parser;
 use cleave::cli::{Cli, Command};
 
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
     platform::telemetry::init();
     let cli = Cli::parse();
-    let result = match cli.command.unwrap_or(Command::Serve(cli.serve)) {
-        Command::Serve(args) => cleave::run(args).await,
-        Command::Migrate(args) => cleave::compose::migrate(args.role, &args.data_dir)
-            .await
-            .map(
-                |modules| tracing::info!(?modules, data_dir = %args.data_dir.display(), "migrated"),
-            ),
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            tracing::error!("cannot start the async runtime: {err}");
+            return ExitCode::FAILURE;
+        }
     };
+    let result = runtime.block_on(async {
+        match cli.command.unwrap_or(Command::Serve(cli.serve)) {
+            Command::Serve(args) => cleave::run(args).await,
+            Command::Migrate(args) => cleave::compose::migrate(args.role, &args.data_dir)
+                .await
+                .map(|modules| {
+                    tracing::info!(?modules, data_dir = %args.data_dir.display(), "migrated");
+                }),
+            Command::Up(args) => cleave::up::run(args).await,
+            Command::Compare(args) => cleave::compare::run(args).await,
+        }
+    });
+    // A thread blocked reading stdin (--exit-on-stdin-eof) cannot be interrupted: exit
+    // without waiting for it, as everything that matters has been shut down by now.
+    runtime.shutdown_background();
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {

@@ -20,6 +20,15 @@ impl Roles {
         orders: true,
         payments: true,
     };
+
+    pub fn union(self, other: Self) -> Self {
+        Self {
+            gateway: self.gateway || other.gateway,
+            users: self.users || other.users,
+            orders: self.orders || other.orders,
+            payments: self.payments || other.payments,
+        }
+    }
 }
 
 impl FromStr for Roles {

@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use axum::extract::DefaultBodyLimit;
+use axum::middleware;
 use axum::response::IntoResponse;
 use axum::Router;
 use http::StatusCode;
@@ -71,6 +72,8 @@ fn public(router: Router, max_body_bytes: usize) -> Router {
                 "Method not allowed",
             )
         })
+        .merge(platform::metrics::router())
+        .layer(middleware::from_fn(platform::metrics::track))
         .layer(DefaultBodyLimit::max(max_body_bytes))
         // A bug must cost one request a 500, not the connection and the client's guesswork.
         .layer(CatchPanicLayer::custom(|_| {
@@ -104,4 +107,15 @@ pub async fn cancel_on_signal(token: CancellationToken) {
     }
     tracing::info!("shutting down");
     token.cancel();
+}
+
+/// Cancels `token` when standard input reaches its end (the parent process is gone).
+pub async fn cancel_on_stdin_eof(token: CancellationToken) {
+    let mut stdin = tokio::io::stdin();
+    let mut sink = tokio::io::sink();
+    let _ = tokio::io::copy(&mut stdin, &mut sink).await;
+    // Cancel before logging: the parent that closed the pipe may have taken the log
+    // pipes with it.
+    token.cancel();
+    tracing::info!("standard input closed; shutting down");
 }

@@ -49,10 +49,27 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
             Problem::new(StatusCode::BAD_REQUEST, "malformed-json", "Malformed JSON")
                 .with_detail(inner.to_string())
         } else {
-            let field = if path == "." { "body".to_owned() } else { path };
-            Problem::invalid(vec![FieldError::new(field, strip_position(&inner))])
+            let message = strip_position(&inner);
+            Problem::invalid(vec![FieldError::new(
+                field_at_fault(&path, &message),
+                message,
+            )])
         }
     })
+}
+
+/// The path of the value at fault. For a missing field, serde's path ends at the object
+/// that lacks it; the field's own name is only in the message.
+fn field_at_fault(path: &str, message: &str) -> String {
+    let missing = message
+        .strip_prefix("missing field `")
+        .and_then(|rest| rest.split('`').next());
+    match (path, missing) {
+        (".", Some(name)) => name.to_owned(),
+        (".", None) => "body".to_owned(),
+        (path, Some(name)) => format!("{path}.{name}"),
+        (path, None) => path.to_owned(),
+    }
 }
 
 /// serde_json appends "at line 1 column 42" to its messages; the field path says it better.
@@ -110,5 +127,61 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Query<T> {
                 let field = err.path().to_string();
                 Problem::invalid(vec![FieldError::new(field, err.into_inner().to_string())])
             })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    struct Item {
+        sku: String,
+        quantity: u32,
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    struct Order {
+        currency: String,
+        items: Vec<Item>,
+    }
+
+    fn field(json: &str) -> (u16, String) {
+        let problem = parse_json::<Order>(json.as_bytes()).unwrap_err();
+        let field = problem
+            .errors
+            .first()
+            .map(|e| e.field.clone())
+            .unwrap_or_default();
+        (problem.status, field)
+    }
+
+    #[test]
+    fn parses_what_fits() {
+        let order: Order =
+            parse_json(br#"{"currency":"EUR","items":[{"sku":"A","quantity":1}]}"#).unwrap();
+        assert_eq!(
+            (
+                order.currency.as_str(),
+                order.items[0].sku.as_str(),
+                order.items[0].quantity
+            ),
+            ("EUR", "A", 1)
+        );
+    }
+
+    #[test]
+    fn names_the_field_at_fault() {
+        assert_eq!(field(r#"{"items":[]}"#), (422, "currency".into()));
+        assert_eq!(
+            field(r#"{"currency":"EUR","items":[{"quantity":1}]}"#),
+            (422, "items[0].sku".into())
+        );
+        assert_eq!(
+            field(r#"{"currency":"EUR","items":[{"sku":"A","quantity":-1}]}"#),
+            (422, "items[0].quantity".into())
+        );
+        assert_eq!(field(r#""text""#), (422, "body".into()));
+        assert_eq!(field(r#"{"currency":"#).0, 400);
     }
 }

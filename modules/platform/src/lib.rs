@@ -11,6 +11,7 @@
 //! - [`peer`]: the HTTP client stack for calls to modules in other processes.
 //! - [`request_id`]: the request id carried across every internal hop.
 //! - [`health`]: `/healthz` and `/readyz`.
+//! - [`metrics`]: Prometheus counters and histograms at `/metrics`.
 //! - [`telemetry`]: logging set-up.
 
 pub mod db;
@@ -18,6 +19,7 @@ pub mod events;
 pub mod extract;
 pub mod health;
 pub mod inbox;
+pub mod metrics;
 pub mod outbox;
 pub mod page;
 pub mod peer;

@@ -4,9 +4,10 @@
 
 use std::time::Duration;
 
-use http::{Method, StatusCode};
+use http::Method;
 use serde::de::DeserializeOwned;
 
+use crate::metrics::{PEER_RECEIVED_BYTES, PEER_REQUESTS, PEER_SENT_BYTES};
 use crate::problem::Problem;
 use crate::request_id;
 
@@ -68,10 +69,24 @@ impl Peer {
         &self,
         request: reqwest::RequestBuilder,
     ) -> Result<reqwest::Response, Problem> {
-        let response = request.send().await.map_err(|err| self.unreachable(&err))?;
+        let request = request.build().map_err(|err| self.unreachable(&err))?;
+        let sent = request
+            .body()
+            .and_then(reqwest::Body::as_bytes)
+            .map_or(0, <[u8]>::len);
+        metrics::counter!(PEER_SENT_BYTES, "peer" => self.name).increment(sent as u64);
+        let response = match self.http.execute(request).await {
+            Ok(response) => response,
+            Err(err) => {
+                self.count("unreachable");
+                return Err(self.unreachable(&err));
+            }
+        };
         if response.status().is_success() {
+            self.count("ok");
             Ok(response)
         } else {
+            self.count("error");
             Err(self.problem_from(response).await)
         }
     }
@@ -81,16 +96,31 @@ impl Peer {
         &self,
         request: reqwest::RequestBuilder,
     ) -> Result<T, Problem> {
-        let response = self.send(request).await?;
-        response.json().await.map_err(|err| self.unreachable(&err))
+        let body = self
+            .send(request)
+            .await?
+            .bytes()
+            .await
+            .map_err(|err| self.unreachable(&err))?;
+        self.received(body.len());
+        serde_json::from_slice(&body).map_err(|err| {
+            tracing::warn!(peer = self.name, error = %err, "peer answered with an undecodable body");
+            Problem::unavailable(format!("the {} module answered with a body that does not decode", self.name))
+        })
+    }
+
+    fn count(&self, outcome: &'static str) {
+        metrics::counter!(PEER_REQUESTS, "peer" => self.name, "outcome" => outcome).increment(1);
+    }
+
+    fn received(&self, bytes: usize) {
+        metrics::counter!(PEER_RECEIVED_BYTES, "peer" => self.name).increment(bytes as u64);
     }
 
     fn unreachable(&self, err: &reqwest::Error) -> Problem {
         tracing::warn!(peer = self.name, error = %err, "peer call failed");
         let what = if err.is_timeout() {
             "did not answer in time"
-        } else if err.is_decode() {
-            "answered with a body that does not decode"
         } else {
             "cannot be reached"
         };
@@ -99,9 +129,11 @@ impl Peer {
 
     async fn problem_from(&self, response: reqwest::Response) -> Problem {
         let status = response.status();
-        match response.json::<Problem>().await {
+        let body = response.bytes().await.unwrap_or_default();
+        self.received(body.len());
+        match serde_json::from_slice::<Problem>(&body) {
             Ok(problem) => problem,
-            Err(_) if status == StatusCode::SERVICE_UNAVAILABLE || status.is_server_error() => {
+            Err(_) if status.is_server_error() => {
                 Problem::unavailable(format!("the {} module answered {status}", self.name))
             }
             Err(_) => Problem::new(status, "peer-error", "Unexpected answer from a module")

@@ -7,5 +7,8 @@ pub fn init() {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        // Its report of a failed write goes to stderr too and panics when stderr is a pipe
+        // whose reader is gone (a child whose parent died): a lost log line must not be fatal.
+        .log_internal_errors(false)
         .init();
 }

@@ -1,0 +1,397 @@
+//! The cost of one call across a module boundary: orders asking users for a buyer.
+//!
+//! Group `users_get` asks for the same user five ways, side by side in one run:
+//! - `direct_sql`: the SELECT of the users store, run with sqlx on the module's own reader
+//!   pool and decoded into the same `User`: no module, no trait.
+//! - `in_process`: `UsersApi::get` on `UsersModule` through `Arc<dyn UsersApi>`, what orders
+//!   does in the all-in-one. Goal: `in_process − direct_sql` < 1 µs.
+//! - `over_http`: `UsersApi::get` through `users::client` to `users::router` served on a
+//!   loopback port, what orders does when users runs in another process.
+//! - `over_http_served`: the same client against the users module as `cleave --role=users`
+//!   serves it (`compose::build` + `server::serve`: request id, request span, metrics, panic
+//!   guard, fallbacks). Not a goal; it shows what the serving layers add to a real hop.
+//! - `hyper_round_trip`: a minimal hyper 1 client and server exchanging the same bytes (the
+//!   user as JSON), the floor under any HTTP hop.
+//!   Goal: `over_http − in_process ≤ 1.25 × hyper_round_trip`.
+//!
+//! `direct_sql` and `in_process` are each interleaved with the other, call for call, and only
+//! their own calls are timed: on a shared machine, load drifting between two benchmarks run
+//! one after the other shifts a ~30 µs query by more than the sub-µs difference sought.
+//!
+//! Group `dispatch` is the boundary with nothing behind it: a `UsersApi` whose `get` clones
+//! a user held in memory, called through `Arc<dyn UsersApi>` (a virtual call and
+//! async-trait's boxed future) and as an inherent async fn. It measures what
+//! `in_process − direct_sql` measures, without a SQLite query's noise on top.
+//!
+//! Client sides run on a current-thread runtime on the bench thread; every server runs on a
+//! separate one-worker runtime, so client and server each own a thread as two processes
+//! would, and the hyper baseline gets exactly the same arrangement.
+
+use std::future::Future;
+use std::hint::black_box;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+use clap::Parser;
+use criterion::{criterion_group, criterion_main, Criterion};
+use http::header::{CONTENT_TYPE, HOST};
+use http_body_util::{BodyExt, Empty, Full};
+use hyper::client::conn::http1::SendRequest;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use platform::page::{Page, PageRequest};
+use platform::peer::{http_client, Peer};
+use sqlx::SqlitePool;
+use tempfile::TempDir;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::runtime::Runtime;
+use tokio_util::sync::CancellationToken;
+use users::UsersModule;
+use users_api::{user_path, NewUser, User, UsersApi, UsersError};
+use uuid::Uuid;
+
+const PEER_TIMEOUT: Duration = Duration::from_secs(5);
+
+fn config() -> Criterion {
+    // A shared, noisy 2-core machine: modest times, enough samples for a stable median.
+    Criterion::default()
+        .sample_size(50)
+        .warm_up_time(Duration::from_secs(2))
+        .measurement_time(Duration::from_secs(5))
+}
+
+/// The runtime of the calling side: one thread, the bench's own.
+fn client_runtime() -> Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime starts")
+}
+
+/// The runtime of every server: one worker thread of its own, apart from the client's.
+fn server_runtime() -> Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .thread_name("bench-server")
+        .enable_all()
+        .build()
+        .expect("a tokio runtime starts")
+}
+
+fn ada() -> NewUser {
+    NewUser {
+        email: "ada@example.com".into(),
+        name: "Ada Lovelace".into(),
+    }
+}
+
+fn peer(addr: SocketAddr) -> Peer {
+    Peer::new(
+        users::NAME,
+        &format!("http://{addr}"),
+        http_client(PEER_TIMEOUT),
+    )
+}
+
+/// `users::store::find`, minus the module: the same SQL, pool and decoding.
+async fn find_user(pool: &SqlitePool, id: Uuid) -> Option<User> {
+    #[derive(sqlx::FromRow)]
+    struct UserRow {
+        id: Uuid,
+        email: String,
+        name: String,
+        created_at: DateTime<Utc>,
+    }
+    let row: Option<UserRow> =
+        sqlx::query_as("SELECT id, email, name, created_at FROM users WHERE id = ?")
+            .bind(id)
+            .fetch_optional(pool)
+            .await
+            .expect("the users table answers");
+    row.map(|row| User {
+        id: row.id,
+        email: row.email,
+        name: row.name,
+        created_at: row.created_at,
+    })
+}
+
+/// Runs `untimed` then `timed`, `iters` times, and returns the time spent in `timed` alone.
+async fn interleaved<T, U, FT, FU>(
+    iters: u64,
+    mut timed: impl FnMut() -> FT,
+    mut untimed: impl FnMut() -> FU,
+) -> Duration
+where
+    FT: Future<Output = T>,
+    FU: Future<Output = U>,
+{
+    let mut total = Duration::ZERO;
+    for _ in 0..iters {
+        black_box(untimed().await);
+        let start = Instant::now();
+        black_box(timed().await);
+        total += start.elapsed();
+    }
+    total
+}
+
+/// Serves `app` with plain `axum::serve` on a loopback port of the server runtime.
+fn serve_router(server: &Runtime, app: axum::Router) -> SocketAddr {
+    server.block_on(async {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("a free port");
+        let addr = listener.local_addr().expect("a bound address");
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        addr
+    })
+}
+
+/// Serves `cleave --role=users` on the server runtime, as the binary composes and serves it.
+fn serve_cleave_users(server: &Runtime, data_dir: &Path, stop: CancellationToken) -> SocketAddr {
+    let args = cleave::cli::Cli::parse_from([
+        "cleave".to_owned(),
+        "--role=users".to_owned(),
+        "--listen=127.0.0.1:0".to_owned(),
+        format!("--data-dir={}", data_dir.display()),
+    ])
+    .serve;
+    server.block_on(async move {
+        let composition = cleave::compose::build(&args).await.expect("users composes");
+        let listener = TcpListener::bind(args.listen).await.expect("a free port");
+        let addr = listener.local_addr().expect("a bound address");
+        tokio::spawn(cleave::server::serve(
+            listener,
+            composition,
+            args.max_body_bytes,
+            args.shutdown_grace(),
+            stop,
+        ));
+        addr
+    })
+}
+
+/// The minimal hyper server: every request gets `body` as JSON.
+fn serve_fixed_body(server: &Runtime, body: Bytes) -> SocketAddr {
+    server.block_on(async {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("a free port");
+        let addr = listener.local_addr().expect("a bound address");
+        tokio::spawn(async move {
+            // Accepted sockets are left as `axum::serve` leaves them (no TCP_NODELAY), so the
+            // baseline differs from the users server only in the code above the socket.
+            while let Ok((stream, _)) = listener.accept().await {
+                let body = body.clone();
+                tokio::spawn(async move {
+                    let service = service_fn(move |_request| {
+                        let response = hyper::Response::builder()
+                            .header(CONTENT_TYPE, "application/json")
+                            .body(Full::new(body.clone()));
+                        async move { response }
+                    });
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+        });
+        addr
+    })
+}
+
+/// One keep-alive HTTP/1 connection of the minimal hyper client; call on the client runtime,
+/// which then drives the connection.
+async fn hyper_connect(addr: SocketAddr) -> SendRequest<Empty<Bytes>> {
+    let stream = TcpStream::connect(addr).await.expect("the server accepts");
+    // As `platform::peer::http_client` does.
+    stream.set_nodelay(true).expect("TCP_NODELAY");
+    let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .expect("an HTTP/1 handshake");
+    tokio::spawn(connection);
+    sender
+}
+
+async fn hyper_get(sender: &mut SendRequest<Empty<Bytes>>, host: &str, path: &str) -> Bytes {
+    sender.ready().await.expect("the connection is open");
+    let request = hyper::Request::get(path)
+        .header(HOST, host)
+        .body(Empty::new())
+        .expect("a valid request");
+    let response = sender.send_request(request).await.expect("an answer");
+    assert!(response.status().is_success());
+    response
+        .into_body()
+        .collect()
+        .await
+        .expect("the whole body")
+        .to_bytes()
+}
+
+/// A users module with nothing behind its boundary: `get` clones a user kept in memory.
+struct InMemoryUsers {
+    user: User,
+}
+
+impl InMemoryUsers {
+    /// The body of `get`, callable without the trait.
+    async fn find(&self, id: Uuid) -> Result<User, UsersError> {
+        if id == self.user.id {
+            Ok(self.user.clone())
+        } else {
+            Err(UsersError::NotFound)
+        }
+    }
+}
+
+#[async_trait]
+impl UsersApi for InMemoryUsers {
+    async fn create(&self, _new: NewUser) -> Result<User, UsersError> {
+        Err(UsersError::DuplicateEmail)
+    }
+
+    async fn get(&self, id: Uuid) -> Result<User, UsersError> {
+        self.find(id).await
+    }
+
+    async fn list(&self, _page: PageRequest) -> Result<Page<User>, UsersError> {
+        Err(UsersError::NotFound)
+    }
+}
+
+fn users_get(c: &mut Criterion) {
+    // As `cleave::run` does: the peer client and the served stack record their metrics.
+    platform::metrics::install();
+    let client = client_runtime();
+    let server = server_runtime();
+
+    // One users database. The calling side and the plain users server each open the module
+    // on it, each on its own runtime, as two processes sharing a file would.
+    let dir = TempDir::new().expect("a temp dir");
+    let local = client
+        .block_on(UsersModule::open(dir.path()))
+        .expect("users opens");
+    let user = client
+        .block_on(local.api().create(ada()))
+        .expect("a user is created");
+    let id = user.id;
+    let in_process = local.api();
+    let reader = local.db().reader.clone();
+
+    let served_module = server
+        .block_on(UsersModule::open(dir.path()))
+        .expect("users opens");
+    let over_http = users::client(peer(serve_router(
+        &server,
+        users::router(served_module.api()),
+    )));
+
+    // `cleave --role=users` keeps its own data dir: its user has another id, same shape.
+    let stop = CancellationToken::new();
+    let cleave_dir = TempDir::new().expect("a temp dir");
+    let over_http_served = users::client(peer(serve_cleave_users(
+        &server,
+        cleave_dir.path(),
+        stop.clone(),
+    )));
+    let served_id = client
+        .block_on(over_http_served.create(ada()))
+        .expect("a user is created")
+        .id;
+
+    let body = Bytes::from(serde_json::to_vec(&user).expect("a user serializes"));
+    let hyper_addr = serve_fixed_body(&server, body.clone());
+    let hyper_host = hyper_addr.to_string();
+    let path = user_path(id);
+    let mut sender = client.block_on(hyper_connect(hyper_addr));
+
+    // Every case must answer the same thing, or the comparison means nothing.
+    client.block_on(async {
+        assert_eq!(find_user(&reader, id).await.as_ref(), Some(&user));
+        assert_eq!(in_process.get(id).await.expect("in process"), user);
+        assert_eq!(over_http.get(id).await.expect("over HTTP"), user);
+        assert_eq!(
+            over_http_served.get(served_id).await.expect("served").email,
+            user.email
+        );
+        assert_eq!(hyper_get(&mut sender, &hyper_host, &path).await, body);
+    });
+
+    let mut group = c.benchmark_group("users_get");
+    let (reader, in_process, over_http, over_http_served) =
+        (&reader, &in_process, &over_http, &over_http_served);
+    let direct_sql = || async move { find_user(reader, black_box(id)).await.expect("found") };
+    let in_process = || async move { in_process.get(black_box(id)).await.expect("found") };
+    group.bench_function("direct_sql", |b| {
+        b.iter_custom(|iters| client.block_on(interleaved(iters, direct_sql, in_process)));
+    });
+    group.bench_function("in_process", |b| {
+        b.iter_custom(|iters| client.block_on(interleaved(iters, in_process, direct_sql)));
+    });
+    group.bench_function("over_http", |b| {
+        b.to_async(&client)
+            .iter(|| async move { over_http.get(black_box(id)).await.expect("found") });
+    });
+    group.bench_function("over_http_served", |b| {
+        b.to_async(&client).iter(|| async move {
+            over_http_served
+                .get(black_box(served_id))
+                .await
+                .expect("found")
+        });
+    });
+    group.bench_function("hyper_round_trip", |b| {
+        // `iter_custom`: the one HTTP/1 connection is borrowed mutably for the whole sample.
+        b.iter_custom(|iters| {
+            client.block_on(async {
+                let start = Instant::now();
+                for _ in 0..iters {
+                    black_box(hyper_get(&mut sender, &hyper_host, &path).await);
+                }
+                start.elapsed()
+            })
+        });
+    });
+    group.finish();
+    stop.cancel();
+}
+
+fn dispatch(c: &mut Criterion) {
+    let runtime = client_runtime();
+    let user = runtime
+        .block_on(async {
+            let dir = TempDir::new().expect("a temp dir");
+            UsersModule::open(dir.path())
+                .await
+                .expect("users opens")
+                .api()
+                .create(ada())
+                .await
+        })
+        .expect("a user is created");
+    let id = user.id;
+    let module = Arc::new(InMemoryUsers { user });
+    let api: Arc<dyn UsersApi> = module.clone();
+
+    let mut group = c.benchmark_group("dispatch");
+    let (module, api) = (&module, &api);
+    group.bench_function("inherent_fn", |b| {
+        b.to_async(&runtime)
+            .iter(|| async move { module.find(black_box(id)).await.expect("found") });
+    });
+    group.bench_function("dyn_users_api", |b| {
+        b.to_async(&runtime)
+            .iter(|| async move { api.get(black_box(id)).await.expect("found") });
+    });
+    group.finish();
+}
+
+criterion_group! {
+    name = benches;
+    config = config();
+    targets = users_get, dispatch
+}
+criterion_main!(benches);

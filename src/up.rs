@@ -1,0 +1,66 @@
+//! `cleave up`: a topology on this machine, as child processes with prefixed logs, until
+//! Ctrl-C or SIGTERM stops them all.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::bail;
+use clap::Args;
+use tokio_util::sync::CancellationToken;
+
+use crate::launch::{LaunchOptions, Launched, Logs};
+use crate::server::cancel_on_signal;
+use crate::topology::Topology;
+
+#[derive(Debug, Clone, Args)]
+pub struct UpArgs {
+    /// How to split the modules into processes: monolith, microservices, or a grouping
+    /// such as users+orders,payments (commas separate processes; the gateway rides with
+    /// the first).
+    #[arg(long, env = "CLEAVE_TOPOLOGY", default_value = "microservices")]
+    pub topology: Topology,
+
+    /// Public address of the process that carries the gateway; the others take free
+    /// loopback ports.
+    #[arg(long, env = "CLEAVE_LISTEN", default_value = "0.0.0.0:8080")]
+    pub listen: SocketAddr,
+
+    /// Directory of the SQLite databases, shared by all processes (one file per module).
+    #[arg(long, env = "CLEAVE_DATA_DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
+
+    /// Largest order total, in minor units (cents), that the simulated processor authorizes.
+    #[arg(long, env = "CLEAVE_PAYMENT_LIMIT_CENTS", default_value_t = payments::processor::DEFAULT_LIMIT_CENTS)]
+    pub payment_limit_cents: i64,
+}
+
+pub async fn run(args: UpArgs) -> anyhow::Result<()> {
+    let options = LaunchOptions {
+        public: args.listen,
+        data_dir: args.data_dir.clone(),
+        extra_args: vec![format!(
+            "--payment-limit-cents={}",
+            args.payment_limit_cents
+        )],
+        logs: Logs::Prefixed,
+    };
+    let mut launched = Launched::start(args.topology.clone(), options).await?;
+    for process in &launched.processes {
+        tracing::info!(roles = %process.roles, url = %process.url(), pid = process.pid(), "started");
+    }
+    tracing::info!(topology = %launched.topology, api = %launched.public_url(), "up; Ctrl-C stops every process");
+
+    let stop = CancellationToken::new();
+    tokio::spawn(cancel_on_signal(stop.clone()));
+    let exited = tokio::select! {
+        () = stop.cancelled() => None,
+        exit = launched.any_exit() => Some(exit),
+    };
+    launched.stop().await;
+    match exited {
+        None => Ok(()),
+        Some((roles, status)) => {
+            bail!("the {roles} process exited ({status:?}); stopped the others")
+        }
+    }
+}

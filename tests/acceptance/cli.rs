@@ -1,0 +1,140 @@
+//! The command line: flags, subcommands and their exit codes.
+
+use std::process::{Output, Stdio};
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use tempfile::TempDir;
+
+use crate::support::{cleave_command, free_addr, http_client, Process};
+
+/// A command that does not serve exits at once; this only bounds a broken one.
+const CLI_TIMEOUT: Duration = Duration::from_secs(10);
+
+async fn cleave(args: &[&str]) -> Output {
+    let mut command = tokio::process::Command::from(cleave_command());
+    command.args(args).stdin(Stdio::null()).kill_on_drop(true);
+    tokio::time::timeout(CLI_TIMEOUT, command.output())
+        .await
+        .unwrap_or_else(|_| {
+            panic!(
+                "`cleave {}` did not exit within {CLI_TIMEOUT:?}",
+                args.join(" ")
+            )
+        })
+        .expect("the cleave binary runs")
+}
+
+fn printed(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned() + &String::from_utf8_lossy(&output.stderr)
+}
+
+fn path_text(dir: &TempDir, name: &str) -> String {
+    dir.path()
+        .join(name)
+        .to_str()
+        .expect("UTF-8 temporary path")
+        .to_owned()
+}
+
+#[tokio::test]
+async fn an_unknown_role_is_refused() {
+    let dir = TempDir::new().unwrap();
+    let data = path_text(&dir, "data");
+    // Should it serve anyway, it would do so on a free port and in a scratch directory.
+    let output = cleave(&[
+        "--role=billing",
+        "--listen",
+        "127.0.0.1:0",
+        "--data-dir",
+        &data,
+    ])
+    .await;
+    assert!(
+        !output.status.success(),
+        "exit {}: {}",
+        output.status,
+        printed(&output)
+    );
+    assert!(printed(&output).contains("billing"), "{}", printed(&output));
+}
+
+#[tokio::test]
+async fn help_lists_every_flag() {
+    let output = cleave(&["--help"]).await;
+    assert!(output.status.success(), "exit {}", output.status);
+    let help = printed(&output);
+    for flag in [
+        "--role",
+        "--listen",
+        "--data-dir",
+        "--users-url",
+        "--orders-url",
+        "--payments-url",
+        "--payment-limit-cents",
+        "--peer-timeout-ms",
+        "--max-body-bytes",
+        "--shutdown-grace-ms",
+    ] {
+        assert!(help.contains(flag), "{flag} is not in the help:\n{help}");
+    }
+}
+
+#[tokio::test]
+async fn migrate_creates_one_database_per_module_and_exits() {
+    let dir = TempDir::new().unwrap();
+    let all = path_text(&dir, "all");
+    let output = cleave(&["migrate", "--role=all", "--data-dir", &all]).await;
+    assert!(
+        output.status.success(),
+        "exit {}: {}",
+        output.status,
+        printed(&output)
+    );
+    for db in ["users.db", "orders.db", "payments.db"] {
+        assert!(dir.path().join("all").join(db).is_file(), "no {db}");
+    }
+    // Migrations already applied are skipped.
+    let again = cleave(&["migrate", "--role=all", "--data-dir", &all]).await;
+    assert!(
+        again.status.success(),
+        "exit {}: {}",
+        again.status,
+        printed(&again)
+    );
+
+    let orders = path_text(&dir, "orders");
+    let output = cleave(&["migrate", "--role=orders", "--data-dir", &orders]).await;
+    assert!(
+        output.status.success(),
+        "exit {}: {}",
+        output.status,
+        printed(&output)
+    );
+    assert!(dir.path().join("orders/orders.db").is_file());
+    assert!(!dir.path().join("orders/users.db").exists());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn serve_is_the_default_command_spelled_out() {
+    let dir = TempDir::new().unwrap();
+    let args = [
+        "serve",
+        "--role=users",
+        "--data-dir",
+        &path_text(&dir, "data"),
+    ];
+    let users = Process::start(
+        "users",
+        free_addr(),
+        args.map(str::to_owned).to_vec(),
+        dir.path().join("users.log"),
+    )
+    .await;
+    let list = http_client()
+        .get(format!("{}/users", users.url()))
+        .send()
+        .await
+        .expect("the users process answers");
+    assert_eq!(list.status(), StatusCode::OK);
+}

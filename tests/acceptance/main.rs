@@ -1,0 +1,44 @@
+//! Acceptance tests: the built `cleave` binary, started as real OS processes on loopback
+//! ports, driven only through its public HTTP API, its signals and its command line.
+//!
+//! Most scenarios run against three topologies, one test each: `all_in_one::<scenario>`
+//! (one process), `split::<scenario>` (gateway, users, orders and payments processes) and
+//! `mixed::<scenario>` (`gateway,users,orders` + `payments`). The product promises the same
+//! behaviour in every shape, so the same scenario must pass in all three.
+
+mod cli;
+mod faults;
+mod flows;
+mod inputs;
+mod support;
+
+/// Generates `all_in_one::$scenario`, `split::$scenario` and `mixed::$scenario`, each
+/// calling `$theme::$scenario(Shape::…)`.
+macro_rules! in_every_topology {
+    ($($theme:ident::$scenario:ident),+ $(,)?) => {
+        in_every_topology!(@shape all_in_one, AllInOne, $($theme::$scenario),+);
+        in_every_topology!(@shape split, Split, $($theme::$scenario),+);
+        in_every_topology!(@shape mixed, Mixed, $($theme::$scenario),+);
+    };
+    (@shape $module:ident, $shape:ident, $($theme:ident::$scenario:ident),+) => {
+        mod $module {
+            $(
+                #[tokio::test(flavor = "multi_thread")]
+                async fn $scenario() {
+                    crate::$theme::$scenario(crate::support::Shape::$shape).await;
+                }
+            )+
+        }
+    };
+}
+
+in_every_topology!(
+    flows::order_is_paid,
+    flows::order_over_the_limit_fails,
+    flows::idempotency_key_places_one_order,
+    flows::users_are_paged_with_a_cursor,
+    inputs::bad_inputs_are_problems,
+    inputs::missing_fields_are_named,
+    faults::payments_killed_while_orders_keep_coming,
+    faults::orders_killed_mid_stream,
+);

@@ -1,0 +1,610 @@
+//! The harness: the real `cleave` binary started as OS processes on loopback ports, each
+//! with its own data directory and log file, and an HTTP client that speaks to the
+//! process carrying the gateway, the way any client of the product would.
+
+use std::fs::OpenOptions;
+use std::future::Future;
+use std::io::Write;
+use std::net::{SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{self, Signal};
+use nix::unistd::Pid;
+use reqwest::header::CONTENT_TYPE;
+use reqwest::{Method, RequestBuilder, StatusCode};
+use serde_json::{json, Value};
+use tempfile::TempDir;
+use uuid::Uuid;
+
+const BIN: &str = env!("CARGO_BIN_EXE_cleave");
+
+/// Loaded machines with tests running side by side can be slow to start a process.
+const READY_TIMEOUT: Duration = Duration::from_secs(30);
+/// Long enough for the relay's longest retry (5 s) after a peer comes back, several times.
+const SETTLE_TIMEOUT: Duration = Duration::from_secs(20);
+const POLL: Duration = Duration::from_millis(50);
+/// Bounds every single request, so that a hung server fails the test instead of hanging it.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+/// How much of each log a failing test prints: the end is where the trouble shows.
+const LOG_TAIL_LINES: usize = 300;
+
+/// How the modules are spread over processes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Shape {
+    /// One process, `--role=all`.
+    AllInOne,
+    /// One process per module, and a gateway.
+    Split,
+    /// `--role=gateway,users,orders` and `--role=payments`.
+    Mixed,
+}
+
+impl Shape {
+    /// The `--role` of each process; the first one carries the gateway.
+    fn roles(self) -> &'static [&'static str] {
+        match self {
+            Shape::AllInOne => &["all"],
+            Shape::Split => &["gateway", "users", "orders", "payments"],
+            Shape::Mixed => &["gateway,users,orders", "payments"],
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Module {
+    Users,
+    Orders,
+    Payments,
+}
+
+impl Module {
+    fn name(self) -> &'static str {
+        match self {
+            Module::Users => "users",
+            Module::Orders => "orders",
+            Module::Payments => "payments",
+        }
+    }
+}
+
+fn hosts(role: &str, module: Module) -> bool {
+    role == "all" || role.split(',').any(|r| r == module.name())
+}
+
+/// A loopback address nothing listens on right now. The port is released before the
+/// process binds it; Linux picks such ports at random from a large range (and the ports
+/// of outgoing connections from the other half of it), so tests running alongside do not
+/// race for the same one.
+pub(crate) fn free_addr() -> SocketAddr {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("a free loopback port")
+}
+
+/// A `cleave` command whose behaviour depends only on its arguments: no `CLEAVE_*`
+/// variable or proxy of the machine running the tests leaks in.
+pub(crate) fn cleave_command() -> Command {
+    let mut command = Command::new(BIN);
+    for (key, _) in std::env::vars_os() {
+        let key_text = key.to_string_lossy().to_ascii_lowercase();
+        if key_text.starts_with("cleave_") || key_text.ends_with("_proxy") {
+            command.env_remove(&key);
+        }
+    }
+    command.env("RUST_LOG", "info").env("NO_COLOR", "1");
+    command
+}
+
+pub(crate) fn http_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .no_proxy()
+        // A fresh connection per request: a pooled one may belong to a process this
+        // test has just killed.
+        .pool_max_idle_per_host(0)
+        .timeout(REQUEST_TIMEOUT)
+        .build()
+        .expect("the test HTTP client builds")
+}
+
+/// Polls `probe` every 50 ms until it yields a value; fails after `timeout`, naming `what`
+/// and the last state `probe` reported.
+pub(crate) async fn poll_until<T, F, Fut>(what: &str, timeout: Duration, mut probe: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, String>>,
+{
+    let started = Instant::now();
+    let attempts = timeout.as_millis() / POLL.as_millis() + 1;
+    let mut last = String::new();
+    for _ in 0..attempts {
+        match probe().await {
+            Ok(value) => return value,
+            Err(state) => last = state,
+        }
+        if started.elapsed() >= timeout {
+            break;
+        }
+        tokio::time::sleep(POLL).await;
+    }
+    panic!("gave up after {timeout:?} waiting for {what}; last seen: {last}");
+}
+
+/// One `cleave` process: it can be killed and started again with the same arguments,
+/// port and data directory. Dropping it kills it and, if the test is failing, prints the
+/// end of its log.
+pub(crate) struct Process {
+    label: String,
+    addr: SocketAddr,
+    args: Vec<String>,
+    log: PathBuf,
+    child: Mutex<Option<Child>>,
+}
+
+impl Process {
+    /// Starts `cleave <args> --listen <addr>`, logging to `log`, and waits until it is ready.
+    pub(crate) async fn start(
+        label: &str,
+        addr: SocketAddr,
+        args: Vec<String>,
+        log: PathBuf,
+    ) -> Self {
+        let process = Self::spawn(label, addr, args, log);
+        process.wait_ready().await;
+        process
+    }
+
+    fn spawn(label: &str, addr: SocketAddr, mut args: Vec<String>, log: PathBuf) -> Self {
+        args.extend(["--listen".to_owned(), addr.to_string()]);
+        let process = Self {
+            label: label.to_owned(),
+            addr,
+            args,
+            log,
+            child: Mutex::new(None),
+        };
+        process.launch();
+        process
+    }
+
+    pub(crate) fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    fn launch(&self) {
+        let mut slot = self.child.lock().unwrap();
+        assert!(slot.is_none(), "{} is already running", self.label);
+        let mut log = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.log)
+            .expect("the log file opens");
+        writeln!(log, "===== cleave {}", self.args.join(" ")).expect("the log is writable");
+        let stdout = log.try_clone().expect("the log handle clones");
+        let child = cleave_command()
+            .args(&self.args)
+            .stdin(Stdio::null())
+            .stdout(stdout)
+            .stderr(log)
+            .spawn()
+            .expect("the cleave binary starts");
+        *slot = Some(child);
+    }
+
+    /// Waits until `/readyz` answers 200, failing early if the process exits.
+    async fn wait_ready(&self) {
+        let client = http_client();
+        let url = format!("{}/readyz", self.url());
+        poll_until(
+            &format!("{} to be ready", self.label),
+            READY_TIMEOUT,
+            || async {
+                if let Some(status) = self.exit_status() {
+                    panic!("{} exited with {status} before it was ready", self.label);
+                }
+                match client.get(&url).send().await {
+                    Ok(response) if response.status() == StatusCode::OK => Ok(()),
+                    Ok(response) => Err(format!("readyz answered {}", response.status())),
+                    Err(err) => Err(err.to_string()),
+                }
+            },
+        )
+        .await;
+    }
+
+    fn exit_status(&self) -> Option<ExitStatus> {
+        let mut slot = self.child.lock().unwrap();
+        let child = slot.as_mut()?;
+        child.try_wait().expect("the child can be polled")
+    }
+
+    /// SIGKILL: no shutdown, no flush, as in a crash.
+    pub(crate) fn kill(&self) {
+        let mut slot = self.child.lock().unwrap();
+        let mut child = slot
+            .take()
+            .unwrap_or_else(|| panic!("{} is not running", self.label));
+        child.kill().expect("SIGKILL is delivered");
+        child.wait().expect("the killed child is reaped");
+    }
+
+    /// SIGTERM, then waits at most `within` for the process to exit.
+    pub(crate) async fn terminate(&self, within: Duration) -> ExitStatus {
+        let pid = {
+            let slot = self.child.lock().unwrap();
+            let child = slot
+                .as_ref()
+                .unwrap_or_else(|| panic!("{} is not running", self.label));
+            Pid::from_raw(i32::try_from(child.id()).expect("pids fit in i32"))
+        };
+        signal::kill(pid, Signal::SIGTERM).expect("SIGTERM is delivered");
+        let status = poll_until(
+            &format!("{} to exit after SIGTERM", self.label),
+            within,
+            || async { self.exit_status().ok_or_else(|| "still running".to_owned()) },
+        )
+        .await;
+        self.child.lock().unwrap().take();
+        status
+    }
+
+    /// Starts the process again, same arguments, port and data, and waits until it is ready.
+    pub(crate) async fn restart(&self) {
+        self.launch();
+        self.wait_ready().await;
+    }
+
+    fn log_tail(&self) -> String {
+        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        lines[lines.len().saturating_sub(LOG_TAIL_LINES)..].join("\n")
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        // A test that failed while holding the lock must still not leave a process behind.
+        let slot = self.child.get_mut().unwrap_or_else(PoisonError::into_inner);
+        if let Some(mut child) = slot.take() {
+            // Best effort: the child may have exited on its own already.
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        if std::thread::panicking() {
+            eprintln!(
+                "----- log of {} ({}), last {LOG_TAIL_LINES} lines -----\n{}",
+                self.label,
+                self.addr,
+                self.log_tail()
+            );
+        }
+    }
+}
+
+/// A running deployment of cleave in one of the three shapes, and a client of its public
+/// API. Dropping it kills every process it started and deletes their data.
+pub(crate) struct Topology {
+    // Declared before `_dir` so that the processes die before their data is removed.
+    processes: Vec<Process>,
+    _dir: TempDir,
+    http: reqwest::Client,
+}
+
+impl Topology {
+    /// Starts every process of `shape` and waits until all are ready.
+    pub(crate) async fn start(shape: Shape) -> Self {
+        let dir = TempDir::new().expect("a temporary directory");
+        let roles = shape.roles();
+        let addrs: Vec<SocketAddr> = roles.iter().map(|_| free_addr()).collect();
+        let peer_url = |module: Module| {
+            let at = roles.iter().position(|role| hosts(role, module));
+            format!("http://{}", addrs[at.expect("every module runs somewhere")])
+        };
+        let peers = [
+            ("--users-url", peer_url(Module::Users)),
+            ("--orders-url", peer_url(Module::Orders)),
+            ("--payments-url", peer_url(Module::Payments)),
+        ];
+        let processes: Vec<Process> = roles
+            .iter()
+            .zip(&addrs)
+            .map(|(role, addr)| {
+                let name = role.replace(',', "+");
+                let mut args = vec![
+                    format!("--role={role}"),
+                    "--data-dir".to_owned(),
+                    path_arg(&dir.path().join(&name)),
+                ];
+                for (flag, url) in &peers {
+                    args.extend([(*flag).to_owned(), url.clone()]);
+                }
+                let log = dir.path().join(format!("{name}.log"));
+                Process::spawn(role, *addr, args, log)
+            })
+            .collect();
+        for process in &processes {
+            process.wait_ready().await;
+        }
+        Self {
+            processes,
+            _dir: dir,
+            http: http_client(),
+        }
+    }
+
+    /// The process that carries the gateway, and so the public API.
+    fn gateway(&self) -> &Process {
+        &self.processes[0]
+    }
+
+    /// The process that runs `module`.
+    pub(crate) fn process_of(&self, module: Module) -> &Process {
+        self.processes
+            .iter()
+            .find(|p| hosts(&p.label, module))
+            .expect("every module runs somewhere")
+    }
+
+    pub(crate) fn kill(&self, module: Module) {
+        self.process_of(module).kill();
+    }
+
+    pub(crate) async fn restart(&self, module: Module) {
+        self.process_of(module).restart().await;
+    }
+
+    pub(crate) fn request(&self, method: Method, path: &str) -> RequestBuilder {
+        assert!(path.starts_with('/'), "{path} is not an absolute path");
+        self.http
+            .request(method, format!("{}{path}", self.gateway().url()))
+    }
+
+    /// Sends `request`; a transport error (nothing listening, connection cut) is an `Err`.
+    pub(crate) async fn try_send(&self, request: RequestBuilder) -> Result<Reply, reqwest::Error> {
+        let response = request.send().await?;
+        let status = response.status();
+        let content_type = response
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned();
+        let text = response.text().await?;
+        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Ok(Reply {
+            status,
+            content_type,
+            body,
+            text,
+        })
+    }
+
+    pub(crate) async fn send(&self, request: RequestBuilder) -> Reply {
+        self.try_send(request)
+            .await
+            .unwrap_or_else(|err| panic!("request failed: {err:?}"))
+    }
+
+    pub(crate) async fn get(&self, path: &str) -> Reply {
+        self.send(self.request(Method::GET, path)).await
+    }
+
+    pub(crate) async fn post(&self, path: &str, body: &Value) -> Reply {
+        self.send(self.request(Method::POST, path).json(body)).await
+    }
+
+    /// Registers a user named after the address; returns its id.
+    pub(crate) async fn create_user(&self, email: &str) -> Uuid {
+        let name = email.split('@').next().unwrap_or(email);
+        let reply = self
+            .post("/users", &json!({"email": email, "name": name}))
+            .await;
+        reply.assert_status(StatusCode::CREATED);
+        assert_eq!(reply.body["email"], email, "{reply}");
+        id(&reply.body)
+    }
+
+    /// Places an order of `(sku, quantity, unit price in cents)` lines; returns it, pending.
+    pub(crate) async fn place_order(&self, user: Uuid, items: &[(&str, u32, i64)]) -> Value {
+        let reply = self.post("/orders", &order_body(user, items)).await;
+        reply.assert_status(StatusCode::CREATED);
+        assert_eq!(reply.body["status"], "pending", "{reply}");
+        reply.body
+    }
+
+    pub(crate) async fn place_order_with_key(
+        &self,
+        key: &str,
+        user: Uuid,
+        items: &[(&str, u32, i64)],
+    ) -> Reply {
+        let request = self
+            .request(Method::POST, "/orders")
+            .header("idempotency-key", key)
+            .json(&order_body(user, items));
+        self.send(request).await
+    }
+
+    pub(crate) async fn order(&self, order_id: Uuid) -> Value {
+        let reply = self.get(&format!("/orders/{order_id}")).await;
+        reply.assert_status(StatusCode::OK);
+        reply.body
+    }
+
+    /// Waits until the order is no longer pending; returns it.
+    pub(crate) async fn wait_settled(&self, order_id: Uuid) -> Value {
+        self.wait_all_settled(&[order_id]).await.remove(0)
+    }
+
+    /// Waits, under one deadline, until none of the orders is pending; returns them.
+    pub(crate) async fn wait_all_settled(&self, order_ids: &[Uuid]) -> Vec<Value> {
+        let mut settled = Vec::with_capacity(order_ids.len());
+        let deadline = Instant::now() + SETTLE_TIMEOUT;
+        for &order_id in order_ids {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let what = format!("order {order_id} to settle");
+            let order = poll_until(&what, left, || async {
+                let order = self.order(order_id).await;
+                match order["status"].as_str() {
+                    Some("pending") => Err(order.to_string()),
+                    _ => Ok(order),
+                }
+            })
+            .await;
+            settled.push(order);
+        }
+        settled
+    }
+
+    pub(crate) async fn payments_of(&self, order_id: Uuid) -> Vec<Value> {
+        self.list_all(&format!("/payments?order_id={order_id}"))
+            .await
+    }
+
+    pub(crate) async fn orders_of(&self, user: Uuid) -> Vec<Value> {
+        self.list_all(&format!("/orders?user_id={user}")).await
+    }
+
+    /// Every item of a list, following `next_cursor` (at most 100 pages).
+    pub(crate) async fn list_all(&self, path: &str) -> Vec<Value> {
+        let separator = if path.contains('?') { '&' } else { '?' };
+        let mut items = Vec::new();
+        let mut cursor: Option<String> = None;
+        for _ in 0..100 {
+            let page_path = match &cursor {
+                Some(c) => format!("{path}{separator}limit=500&cursor={c}"),
+                None => format!("{path}{separator}limit=500"),
+            };
+            let reply = self.get(&page_path).await;
+            reply.assert_status(StatusCode::OK);
+            items.extend(
+                reply.body["data"]
+                    .as_array()
+                    .expect("a list")
+                    .iter()
+                    .cloned(),
+            );
+            match reply.body["next_cursor"].as_str() {
+                Some(next) => cursor = Some(next.to_owned()),
+                None => return items,
+            }
+        }
+        panic!("{path} has more than 100 pages");
+    }
+
+    /// Asserts that the order settles to `status` (`paid` or `payment_failed`) and holds
+    /// exactly one payment, `payment_status`, for its total.
+    pub(crate) async fn assert_settled_once(
+        &self,
+        order_id: Uuid,
+        status: &str,
+        payment_status: &str,
+    ) {
+        let order = self.wait_settled(order_id).await;
+        assert_eq!(order["status"], status, "order {order}");
+        self.assert_one_payment(&order, payment_status).await;
+    }
+
+    async fn assert_one_payment(&self, order: &Value, payment_status: &str) {
+        let payments = self.payments_of(id(order)).await;
+        assert_eq!(payments.len(), 1, "payments of {order}: {payments:?}");
+        let payment = &payments[0];
+        assert_eq!(payment["status"], payment_status, "{payment}");
+        assert_eq!(payment["order_id"], order["id"], "{payment}");
+        assert_eq!(payment["amount_cents"], order["total_cents"], "{payment}");
+        assert_eq!(payment["currency"], order["currency"], "{payment}");
+    }
+
+    /// Asserts that every order settles `paid`, each with exactly one authorized payment.
+    pub(crate) async fn assert_all_paid_once(&self, order_ids: &[Uuid]) {
+        for order in self.wait_all_settled(order_ids).await {
+            assert_eq!(order["status"], "paid", "order {order}");
+            self.assert_one_payment(&order, "authorized").await;
+        }
+    }
+}
+
+fn path_arg(path: &Path) -> String {
+    path.to_str().expect("temporary paths are UTF-8").to_owned()
+}
+
+/// The body of `POST /orders`, in euros.
+pub(crate) fn order_body(user: Uuid, items: &[(&str, u32, i64)]) -> Value {
+    let items: Vec<Value> = items
+        .iter()
+        .map(|(sku, quantity, unit_price_cents)| {
+            json!({"sku": sku, "quantity": quantity, "unit_price_cents": unit_price_cents})
+        })
+        .collect();
+    json!({"user_id": user, "currency": "EUR", "items": items})
+}
+
+/// The `id` of a resource.
+pub(crate) fn id(resource: &Value) -> Uuid {
+    resource["id"]
+        .as_str()
+        .and_then(|text| Uuid::parse_str(text).ok())
+        .unwrap_or_else(|| panic!("no id in {resource}"))
+}
+
+/// An answer of the API.
+#[derive(Debug)]
+pub(crate) struct Reply {
+    pub(crate) status: StatusCode,
+    pub(crate) content_type: String,
+    /// The body as JSON; `Null` if it is not JSON.
+    pub(crate) body: Value,
+    pub(crate) text: String,
+}
+
+impl std::fmt::Display for Reply {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} [{}] {}", self.status, self.content_type, self.text)
+    }
+}
+
+impl Reply {
+    pub(crate) fn assert_status(&self, status: StatusCode) {
+        assert_eq!(self.status, status, "{self}");
+    }
+
+    /// What is wrong with this reply as the problem `status` naming `field`, if anything.
+    pub(crate) fn problem_mismatch(
+        &self,
+        status: StatusCode,
+        field: Option<&str>,
+    ) -> Option<String> {
+        let mut wrong = Vec::new();
+        if self.status != status {
+            wrong.push(format!("status {} instead of {status}", self.status));
+        }
+        if self.content_type != "application/problem+json" {
+            wrong.push("content type is not application/problem+json".to_owned());
+        }
+        if self.body["status"] != status.as_u16() {
+            wrong.push("the body's status differs".to_owned());
+        }
+        for member in ["type", "title", "code"] {
+            if !self.body[member].is_string() {
+                wrong.push(format!("no `{member}`"));
+            }
+        }
+        if let Some(field) = field {
+            let named = self.body["errors"]
+                .as_array()
+                .is_some_and(|errors| errors.iter().any(|e| e["field"] == field));
+            if !named {
+                wrong.push(format!("`errors` does not name `{field}`"));
+            }
+        }
+        (!wrong.is_empty()).then(|| format!("{}: {self}", wrong.join(", ")))
+    }
+
+    pub(crate) fn assert_problem(&self, status: StatusCode, field: Option<&str>) {
+        if let Some(mismatch) = self.problem_mismatch(status, field) {
+            panic!("not the expected problem: {mismatch}");
+        }
+    }
+}

@@ -1,0 +1,207 @@
+//! `cleave compare` and `cleave up`, run as a user runs them: the real binary, real child
+//! processes on loopback ports, real report files.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use tempfile::TempDir;
+
+const CLEAVE: &str = env!("CARGO_BIN_EXE_cleave");
+
+#[test]
+fn compare_measures_both_shapes_and_writes_its_reports() {
+    let dir = TempDir::new().unwrap();
+    let out = dir.path().join("report");
+    let output = Command::new(CLEAVE)
+        .args([
+            "compare",
+            "--duration=2s",
+            "--rounds=2",
+            "--drill=1s",
+            "--warmup=0s",
+            "--users=4",
+        ])
+        .arg(format!("--out={}", out.display()))
+        .arg(format!("--data-dir={}", dir.path().join("data").display()))
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "compare failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        stdout.contains("throughput req/s") && stdout.contains("x/first"),
+        "{stdout}"
+    );
+
+    let report: Value =
+        serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap();
+    let topologies = report["topologies"].as_array().unwrap();
+    let names: Vec<&str> = topologies
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["monolith", "microservices"]);
+    for topology in topologies {
+        let name = topology["name"].as_str().unwrap();
+        assert!(
+            topology["load"]["throughput_rps"].as_f64().unwrap() > 0.0,
+            "{name}"
+        );
+        assert!(
+            topology["load"]["latency"]["p99_ms"].as_f64().unwrap() > 0.0,
+            "{name}"
+        );
+        assert!(
+            topology["settle"]["settled"].as_u64().unwrap() > 0,
+            "{name}: orders were paid"
+        );
+        assert!(
+            topology["processes"][0]["cpu_secs"].as_f64().unwrap() > 0.0,
+            "{name}"
+        );
+        assert!(
+            topology["processes"][0]["peak_rss_bytes"].as_u64().unwrap() > 0,
+            "{name}"
+        );
+        let drill = &topology["drill"];
+        assert_eq!(drill["charged_twice"], 0, "{name}");
+        assert_eq!(
+            drill["unsettled"], 0,
+            "{name}: every order settled after the drill"
+        );
+        assert!(drill["settled_once"].as_u64().unwrap() > 0, "{name}");
+    }
+    assert_eq!(topologies[0]["processes"].as_array().unwrap().len(), 1);
+    assert_eq!(topologies[1]["processes"].as_array().unwrap().len(), 4);
+    assert_eq!(
+        topologies[0]["internal"]["calls"], 0,
+        "one process makes no internal calls"
+    );
+    assert!(
+        topologies[1]["internal"]["calls_per_request"]
+            .as_f64()
+            .unwrap()
+            > 0.0
+    );
+    let availability = |t: &Value| t["drill"]["availability"].as_f64().unwrap();
+    assert!(
+        availability(&topologies[1]) > availability(&topologies[0]),
+        "with payments down the split keeps answering, the monolith cannot"
+    );
+
+    let markdown = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(markdown.contains("| throughput req/s |") && markdown.contains("microservices"));
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(
+        html.matches("<svg").count() >= 4,
+        "the charts are inline SVG"
+    );
+    assert!(
+        !html.contains("http://") && !html.contains("https://"),
+        "the page opens offline"
+    );
+}
+
+/// Processes whose command line mentions `needle` (our children carry their data dir).
+fn processes_mentioning(needle: &Path) -> Vec<u32> {
+    let needle = needle.to_string_lossy().into_owned();
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline"))
+                .map(|cmdline| String::from_utf8_lossy(&cmdline).contains(&needle))
+                .unwrap_or(false)
+        })
+        .collect()
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[tokio::test]
+async fn up_runs_a_grouping_and_leaves_nothing_behind_when_killed() {
+    let dir = TempDir::new().unwrap();
+    let data = dir.path().join("data");
+    let port = free_port();
+    let mut up = Command::new(CLEAVE)
+        .args(["up", "--topology=users+orders,payments"])
+        .arg(format!("--listen=127.0.0.1:{port}"))
+        .arg(format!("--data-dir={}", data.display()))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+
+    let http = reqwest::Client::new();
+    let base = format!("http://127.0.0.1:{port}");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let user: Value = loop {
+        assert!(Instant::now() < deadline, "cleave up did not come up");
+        let created = http
+            .post(format!("{base}/users"))
+            .json(&serde_json::json!({"email": "up@example.com", "name": "Up"}))
+            .send()
+            .await;
+        if let Ok(response) = created {
+            assert_eq!(response.status(), 201);
+            break response.json().await.unwrap();
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let order: Value = http
+        .post(format!("{base}/orders"))
+        .json(
+            &serde_json::json!({"user_id": user["id"], "currency": "EUR",
+            "items": [{"sku": "BOOK-1", "quantity": 1, "unit_price_cents": 100}]}),
+        )
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let now: Value = http
+            .get(format!("{base}/orders/{}", order["id"].as_str().unwrap()))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if now["status"] == "paid" {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the order was not paid: {now}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        processes_mentioning(&data).len(),
+        3,
+        "up and its two children"
+    );
+
+    up.kill().unwrap();
+    up.wait().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while !processes_mentioning(&data).is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "children outlived a killed `cleave up`"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
