@@ -9,14 +9,26 @@
 //!   loopback port, what orders does when users runs in another process.
 //! - `over_http_served`: the same client against the users module as `cleave --role=users`
 //!   serves it (`compose::build` + `server::serve`: request id, request span, metrics, panic
-//!   guard, fallbacks). Not a goal; it shows what the serving layers add to a real hop.
+//!   guard, fallbacks). Not a goal: `over_http_served − over_http` is what the serving
+//!   layers add to a real hop.
 //! - `hyper_round_trip`: a minimal hyper 1 client and server exchanging the same bytes (the
 //!   user as JSON), the floor under any HTTP hop.
 //!   Goal: `over_http − in_process ≤ 1.25 × hyper_round_trip`.
 //!
-//! `direct_sql` and `in_process` are each interleaved with the other, call for call, and only
-//! their own calls are timed: on a shared machine, load drifting between two benchmarks run
-//! one after the other shifts a ~30 µs query by more than the sub-µs difference sought.
+//! The five are measured in rotation. On a shared machine, load drifting between two
+//! benchmarks run one after the other moves a ~45 µs query by far more than the sub-µs
+//! difference sought, and a round trip by more than the 25 % margin. So each of the five
+//! benchmarks takes a sample of all five — a block of `iters` calls of each, back to back,
+//! the order of the blocks going through all 120 permutations from sample to sample —
+//! and reports its own block to criterion. Each sample's mean per case is kept, and the end
+//! of the group prints the goals' figures computed within each sample (median and quartiles
+//! over all samples): differences and ratios of blocks run milliseconds apart, which drift
+//! does not bias. Blocks rather than one call of each in turn: a case's calls then run in
+//! the steady state of a loop, as in a benchmark of its own (a fixed cycle of single calls
+//! always ran a case right after the same other one, and measured each partly in what that
+//! one left behind). The figures come in wall time, in CPU time of the whole process, and
+//! in context switches: on a small VM, most of a loopback call is kernel time (thread
+//! hand-offs and the TCP stack), and waking a parked thread adds latency that is not CPU.
 //!
 //! Group `dispatch` is the boundary with nothing behind it: a `UsersApi` whose `get` clones
 //! a user held in memory, called through `Arc<dyn UsersApi>` (a virtual call and
@@ -27,7 +39,6 @@
 //! separate one-worker runtime, so client and server each own a thread as two processes
 //! would, and the hyper baseline gets exactly the same arrangement.
 
-use std::future::Future;
 use std::hint::black_box;
 use std::net::SocketAddr;
 use std::path::Path;
@@ -44,6 +55,8 @@ use http_body_util::{BodyExt, Empty, Full};
 use hyper::client::conn::http1::SendRequest;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
+use nix::sys::resource::{getrusage, UsageWho};
+use nix::sys::time::TimeVal;
 use platform::page::{Page, PageRequest};
 use platform::peer::{http_client, Peer};
 use sqlx::SqlitePool;
@@ -121,26 +134,6 @@ async fn find_user(pool: &SqlitePool, id: Uuid) -> Option<User> {
     })
 }
 
-/// Runs `untimed` then `timed`, `iters` times, and returns the time spent in `timed` alone.
-async fn interleaved<T, U, FT, FU>(
-    iters: u64,
-    mut timed: impl FnMut() -> FT,
-    mut untimed: impl FnMut() -> FU,
-) -> Duration
-where
-    FT: Future<Output = T>,
-    FU: Future<Output = U>,
-{
-    let mut total = Duration::ZERO;
-    for _ in 0..iters {
-        black_box(untimed().await);
-        let start = Instant::now();
-        black_box(timed().await);
-        total += start.elapsed();
-    }
-    total
-}
-
 /// Serves `app` with plain `axum::serve` on a loopback port of the server runtime.
 fn serve_router(server: &Runtime, app: axum::Router) -> SocketAddr {
     server.block_on(async {
@@ -192,6 +185,7 @@ fn serve_fixed_body(server: &Runtime, body: Bytes) -> SocketAddr {
                             .body(Full::new(body.clone()));
                         async move { response }
                     });
+                    // Ends when the client goes away, at the end of the run.
                     let _ = hyper::server::conn::http1::Builder::new()
                         .serve_connection(TokioIo::new(stream), service)
                         .await;
@@ -262,6 +256,210 @@ impl UsersApi for InMemoryUsers {
     }
 }
 
+/// The cases of `users_get`, measured in rotation.
+#[derive(Clone, Copy)]
+enum Case {
+    DirectSql,
+    InProcess,
+    OverHttp,
+    OverHttpServed,
+    HyperRoundTrip,
+}
+
+const N: usize = 5;
+const CASES: [Case; N] = [
+    Case::DirectSql,
+    Case::InProcess,
+    Case::OverHttp,
+    Case::OverHttpServed,
+    Case::HyperRoundTrip,
+];
+
+impl Case {
+    fn name(self) -> &'static str {
+        match self {
+            Case::DirectSql => "direct_sql",
+            Case::InProcess => "in_process",
+            Case::OverHttp => "over_http",
+            Case::OverHttpServed => "over_http_served",
+            Case::HyperRoundTrip => "hyper_round_trip",
+        }
+    }
+}
+
+/// Every order of the cases (120 of them).
+fn orders() -> Vec<[Case; N]> {
+    // Every N-digit number in base N whose digits are all different.
+    (0..N.pow(N as u32))
+        .map(|n| std::array::from_fn(|k| n / N.pow(k as u32) % N))
+        .filter(|digits: &[usize; N]| {
+            digits.iter().fold(0, |seen, d| seen | 1 << d) == (1 << N) - 1
+        })
+        .map(|digits| digits.map(|d| CASES[d]))
+        .collect()
+}
+
+/// Everything the cases call, and what every sample so far measured.
+struct Rotation<'a> {
+    id: Uuid,
+    reader: &'a SqlitePool,
+    in_process: &'a dyn UsersApi,
+    over_http: &'a dyn UsersApi,
+    /// `cleave --role=users` keeps its own data dir, where the user has another id.
+    over_http_served: &'a dyn UsersApi,
+    served_id: Uuid,
+    hyper: SendRequest<Empty<Bytes>>,
+    hyper_host: String,
+    path: String,
+    /// The order of the blocks of the next sample is `orders[samples.len() % orders.len()]`.
+    orders: Vec<[Case; N]>,
+    samples: Vec<Sample>,
+}
+
+/// One sample of the rotation: per case (indexed by `Case`), what one call took on average.
+struct Sample {
+    /// Wall time, in µs.
+    wall: [f64; N],
+    /// CPU time of all the process's threads, in µs.
+    cpu: [f64; N],
+    /// Context switches of all the process's threads.
+    switches: [f64; N],
+}
+
+impl Rotation<'_> {
+    async fn call(&mut self, case: Case) {
+        let id = black_box(self.id);
+        match case {
+            Case::DirectSql => {
+                black_box(find_user(self.reader, id).await.expect("found"));
+            }
+            Case::InProcess => {
+                black_box(self.in_process.get(id).await.expect("found"));
+            }
+            Case::OverHttp => {
+                black_box(self.over_http.get(id).await.expect("found"));
+            }
+            Case::OverHttpServed => {
+                let id = black_box(self.served_id);
+                black_box(self.over_http_served.get(id).await.expect("found"));
+            }
+            Case::HyperRoundTrip => {
+                black_box(hyper_get(&mut self.hyper, &self.hyper_host, &self.path).await);
+            }
+        }
+    }
+
+    /// Runs a block of `iters` calls of every case, and returns the time of `timed`'s.
+    async fn sample(&mut self, iters: u64, timed: Case) -> Duration {
+        let mut wall = [Duration::ZERO; N];
+        let mut sample = Sample {
+            wall: [0.0; N],
+            cpu: [0.0; N],
+            switches: [0.0; N],
+        };
+        let per_call = |total: f64| total / iters as f64;
+        let order = self.orders[self.samples.len() % self.orders.len()];
+        for case in order {
+            let (start, used) = (Instant::now(), Usage::now());
+            for _ in 0..iters {
+                self.call(case).await;
+            }
+            let i = case as usize;
+            wall[i] = start.elapsed();
+            let used = Usage::now().since(used);
+            sample.wall[i] = per_call(wall[i].as_secs_f64() * 1e6);
+            sample.cpu[i] = per_call(used.cpu.as_secs_f64() * 1e6);
+            sample.switches[i] = per_call(used.switches as f64);
+        }
+        self.samples.push(sample);
+        wall[timed as usize]
+    }
+
+    /// Prints the goals' figures, computed within each sample: in wall time, in CPU time
+    /// and in context switches.
+    fn report(&self) {
+        let [direct, local, http, served, hyper] = CASES.map(|case| case as usize);
+        type Figure<'f> = &'f dyn Fn(&[f64; N]) -> f64;
+        let row = |label: &str, figure: Figure, goal: &str| {
+            let column = |metric: fn(&Sample) -> &[f64; N]| {
+                quartiles(self.samples.iter().map(|s| figure(metric(s))))
+            };
+            println!(
+                "  {label:<40} {:<26} {:<26} {:<24} {goal}",
+                column(|s| &s.wall),
+                column(|s| &s.cpu),
+                column(|s| &s.switches),
+            );
+        };
+        println!(
+            "users_get in rotation, {} samples; median [quartiles] of per-sample figures",
+            self.samples.len()
+        );
+        println!(
+            "  {:<40} {:<26} {:<26} {:<24}",
+            "per call", "wall µs", "CPU µs (all threads)", "context switches"
+        );
+        for case in CASES {
+            let i = case as usize;
+            row(case.name(), &|s| s[i], "");
+        }
+        row(
+            "boundary: in_process − direct_sql",
+            &|s| s[local] - s[direct],
+            "goal < 1 µs",
+        );
+        row(
+            "hop: (over_http − in_process) / hyper",
+            &|s| (s[http] - s[local]) / s[hyper],
+            "goal ≤ 1.25",
+        );
+        row(
+            "layers: over_http_served − over_http",
+            &|s| s[served] - s[http],
+            "",
+        );
+    }
+}
+
+/// What all the threads of this process (client, servers, SQLite workers) used so far.
+/// Unlike wall time, CPU time leaves out waiting for a parked thread (or a halted vCPU) to
+/// wake; context switches count the thread hand-offs a call makes.
+#[derive(Clone, Copy)]
+struct Usage {
+    cpu: Duration,
+    switches: u64,
+}
+
+impl Usage {
+    fn now() -> Self {
+        let usage = getrusage(UsageWho::RUSAGE_SELF).expect("getrusage");
+        let cpu = |t: TimeVal| Duration::new(t.tv_sec() as u64, t.tv_usec() as u32 * 1000);
+        Self {
+            cpu: cpu(usage.user_time()) + cpu(usage.system_time()),
+            switches: (usage.voluntary_context_switches() + usage.involuntary_context_switches())
+                as u64,
+        }
+    }
+
+    fn since(self, earlier: Self) -> Self {
+        Self {
+            cpu: self.cpu - earlier.cpu,
+            switches: self.switches - earlier.switches,
+        }
+    }
+}
+
+/// The median and quartiles of `values`, formatted `median [q1 q3]`.
+fn quartiles(values: impl Iterator<Item = f64>) -> String {
+    let mut values: Vec<f64> = values.collect();
+    if values.is_empty() {
+        return "-".into();
+    }
+    values.sort_by(f64::total_cmp);
+    let at = |q: f64| values[((values.len() - 1) as f64 * q).round() as usize];
+    format!("{:.3} [{:.3} {:.3}]", at(0.5), at(0.25), at(0.75))
+}
+
 fn users_get(c: &mut Criterion) {
     // As `cleave::run` does: the peer client and the served stack record their metrics.
     platform::metrics::install();
@@ -306,7 +504,7 @@ fn users_get(c: &mut Criterion) {
     let hyper_addr = serve_fixed_body(&server, body.clone());
     let hyper_host = hyper_addr.to_string();
     let path = user_path(id);
-    let mut sender = client.block_on(hyper_connect(hyper_addr));
+    let mut hyper = client.block_on(hyper_connect(hyper_addr));
 
     // Every case must answer the same thing, or the comparison means nothing.
     client.block_on(async {
@@ -317,46 +515,37 @@ fn users_get(c: &mut Criterion) {
             over_http_served.get(served_id).await.expect("served").email,
             user.email
         );
-        assert_eq!(hyper_get(&mut sender, &hyper_host, &path).await, body);
+        assert_eq!(hyper_get(&mut hyper, &hyper_host, &path).await, body);
     });
 
+    let mut rotation = Rotation {
+        id,
+        reader: &reader,
+        in_process: &*in_process,
+        over_http: &*over_http,
+        over_http_served: &*over_http_served,
+        served_id,
+        hyper,
+        hyper_host,
+        path,
+        orders: orders(),
+        samples: Vec::new(),
+    };
     let mut group = c.benchmark_group("users_get");
-    let (reader, in_process, over_http, over_http_served) =
-        (&reader, &in_process, &over_http, &over_http_served);
-    let direct_sql = || async move { find_user(reader, black_box(id)).await.expect("found") };
-    let in_process = || async move { in_process.get(black_box(id)).await.expect("found") };
-    group.bench_function("direct_sql", |b| {
-        b.iter_custom(|iters| client.block_on(interleaved(iters, direct_sql, in_process)));
-    });
-    group.bench_function("in_process", |b| {
-        b.iter_custom(|iters| client.block_on(interleaved(iters, in_process, direct_sql)));
-    });
-    group.bench_function("over_http", |b| {
-        b.to_async(&client)
-            .iter(|| async move { over_http.get(black_box(id)).await.expect("found") });
-    });
-    group.bench_function("over_http_served", |b| {
-        b.to_async(&client).iter(|| async move {
-            over_http_served
-                .get(black_box(served_id))
-                .await
-                .expect("found")
+    // A benchmark of the rotation runs all five cases but counts one: its wall time is a few
+    // times its measurement time, so keep that short. Samples are many: the figures printed
+    // at the end are computed over all of them (warm-up samples included).
+    group
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(2));
+    for case in CASES {
+        group.bench_function(case.name(), |b| {
+            b.iter_custom(|iters| client.block_on(rotation.sample(iters, case)));
         });
-    });
-    group.bench_function("hyper_round_trip", |b| {
-        // `iter_custom`: the one HTTP/1 connection is borrowed mutably for the whole sample.
-        b.iter_custom(|iters| {
-            client.block_on(async {
-                let start = Instant::now();
-                for _ in 0..iters {
-                    black_box(hyper_get(&mut sender, &hyper_host, &path).await);
-                }
-                start.elapsed()
-            })
-        });
-    });
+    }
     group.finish();
     stop.cancel();
+    rotation.report();
 }
 
 fn dispatch(c: &mut Criterion) {

@@ -15,10 +15,18 @@
 //!   the payments cursor. The same rows as the all-in-one, without traits, relay or
 //!   problem+json (and in three commits per batch where the two relays take four).
 //!
-//! Each sample sends `iters` POST /orders, 32 in flight over keep-alive connections, and is
-//! timed to the last response. It then waits, untimed, for both outboxes to empty (every
-//! order paid), so that one sample's backlog of events does not slow the next; how long that
-//! took is printed at the end, with a check that every order placed was paid.
+//! A block of orders sends `iters` POST /orders, 32 in flight over keep-alive connections,
+//! and is timed to the last response. It then waits, untimed, for both outboxes to empty
+//! (every order paid), so that one block's backlog of events does not slow the next.
+//!
+//! Both targets are measured in rotation: each sample, of either benchmark, runs a block on
+//! each target back to back (which goes first alternates) and reports its own block to
+//! criterion. Load on a shared machine drifts by more than the 20 % margin between two
+//! benchmarks run one after the other; between two blocks a fraction of a second apart it
+//! does not. The end of the group prints, from each sample, both targets' orders/s, their
+//! CPU time and context switches per order (whole process, from the first request to the
+//! last event applied), how long the events took to drain, and the all-in-one/bare ratios
+//! (median and quartiles over the samples); then checks that every order placed was paid.
 //!
 //! Both servers run on their own multi-thread runtime (one worker per core, as
 //! `#[tokio::main]` gives the binary); the load generator runs on a current-thread runtime on
@@ -40,6 +48,8 @@ use criterion::{criterion_group, criterion_main, Criterion, SamplingMode, Throug
 use futures::StreamExt;
 use http::header::{CONTENT_TYPE, LOCATION};
 use http::StatusCode;
+use nix::sys::resource::{getrusage, UsageWho};
+use nix::sys::time::TimeVal;
 use orders_api::{order_path, Order, OrderItem, OrderPlaced, OrderStatus, PlaceOrder};
 use payments_api::{PaymentAuthorized, PaymentDeclined};
 use platform::db::Db;
@@ -57,12 +67,12 @@ use uuid::Uuid;
 
 /// Requests in flight at once, each on its own keep-alive connection.
 const IN_FLIGHT: usize = 32;
-/// Longest wait for the events of one sample to be applied before the bench gives up.
+/// Longest wait for the events of one block to be applied before the bench gives up.
 const DRAIN_LIMIT: Duration = Duration::from_secs(60);
 
 fn config() -> Criterion {
-    // A shared, noisy 2-core machine: modest times. Flat sampling gives every sample the
-    // same few hundred orders, so each runs at the full 32 in flight most of its time.
+    // A shared, noisy 2-core machine: modest times. Flat sampling gives every block the same
+    // few hundred orders, so each runs at the full 32 in flight most of its time.
     Criterion::default()
         .sample_size(20)
         .warm_up_time(Duration::from_secs(3))
@@ -81,51 +91,159 @@ fn server_runtime(name: &str) -> Runtime {
 struct Target {
     name: &'static str,
     orders_url: String,
-    user_id: Uuid,
+    /// The body of every POST /orders: an order for the target's user.
+    order: Bytes,
     outboxes: Outboxes,
     stop: CancellationToken,
     server: Runtime,
     _data_dir: TempDir,
     placed: u64,
-    drains: u32,
-    drain_total: Duration,
-    drain_max: Duration,
+}
+
+/// What one block of orders cost a target.
+#[derive(Clone, Copy, Default)]
+struct Block {
+    orders_per_s: f64,
+    /// CPU time of the whole process (client included) per order, events applied.
+    cpu_us: f64,
+    /// Context switches of the whole process per order, events applied.
+    switches: f64,
+    /// From the last response to the last event applied.
+    drain_ms: f64,
 }
 
 impl Target {
-    /// One sample: `n` orders, timed to the last response; then the untimed drain.
-    async fn sample(&mut self, http: &reqwest::Client, body: &Bytes, n: u64) -> Duration {
-        let start = Instant::now();
-        place_orders(http, &self.orders_url, body, n).await;
+    /// `n` orders, timed to the last response; then, untimed, the drain.
+    async fn block(&mut self, http: &reqwest::Client, n: u64) -> (Duration, Block) {
+        let (start, used) = (Instant::now(), Usage::now());
+        place_orders(http, &self.orders_url, &self.order, n).await;
         let elapsed = start.elapsed();
         self.placed += n;
 
         let drained = Instant::now();
         self.outboxes.wait_empty(self.name).await;
         let drain = drained.elapsed();
-        self.drains += 1;
-        self.drain_total += drain;
-        self.drain_max = self.drain_max.max(drain);
-        elapsed
+        let used = Usage::now().since(used);
+        let n = n as f64;
+        let block = Block {
+            orders_per_s: n / elapsed.as_secs_f64(),
+            cpu_us: used.cpu.as_secs_f64() * 1e6 / n,
+            switches: used.switches as f64 / n,
+            drain_ms: drain.as_secs_f64() * 1e3,
+        };
+        (elapsed, block)
     }
 
-    /// Checks that every order placed was paid, reports the drains, and stops the server.
+    /// Checks that every order placed was paid, and stops the server.
     fn finish(self, client: &Runtime) {
         let (orders, paid) = client.block_on(self.outboxes.orders_paid());
         assert_eq!(orders, self.placed, "{}: orders stored", self.name);
         assert_eq!(paid, self.placed, "{}: orders paid", self.name);
-        if self.drains > 0 {
-            println!(
-                "{}: {} orders placed, all paid; events left after a sample's last response \
-                 took {:.1?} on average (max {:.1?}) to apply",
-                self.name,
-                self.placed,
-                self.drain_total / self.drains,
-                self.drain_max,
-            );
-        }
+        println!("{}: {} orders placed, all paid", self.name, self.placed);
         self.stop.cancel();
         self.server.shutdown_timeout(Duration::from_secs(10));
+    }
+}
+
+/// The two targets, measured in rotation.
+struct Rotation {
+    targets: [Target; 2],
+    http: reqwest::Client,
+    /// Per sample, each target's block (blocks too small to reach steady state left out).
+    samples: Vec<[Block; 2]>,
+    /// Samples taken so far, to alternate which target goes first.
+    taken: usize,
+}
+
+impl Rotation {
+    /// A block of `n` orders on each target; returns the time of `timed`'s.
+    async fn sample(&mut self, n: u64, timed: usize) -> Duration {
+        let mut elapsed = [Duration::ZERO; 2];
+        let mut blocks = [Block::default(); 2];
+        let first = self.taken % 2;
+        self.taken += 1;
+        for i in [first, 1 - first] {
+            (elapsed[i], blocks[i]) = self.targets[i].block(&self.http, n).await;
+        }
+        // Criterion's warm-up starts at one order: a block needs a few rounds of 32 in
+        // flight before it says anything about throughput.
+        if n >= 4 * IN_FLIGHT as u64 {
+            self.samples.push(blocks);
+        }
+        elapsed[timed]
+    }
+
+    /// Prints each target's figures and the all-in-one/bare ratios, computed per sample.
+    fn report(&self) {
+        type Metric = (&'static str, fn(&Block) -> f64);
+        const METRICS: [Metric; 4] = [
+            ("orders/s", |b| b.orders_per_s),
+            ("CPU µs/order", |b| b.cpu_us),
+            ("switches/order", |b| b.switches),
+            ("drain ms", |b| b.drain_ms),
+        ];
+        println!(
+            "post_orders in rotation, {} samples; median [quartiles] of per-sample figures",
+            self.samples.len()
+        );
+        print!("  {:<20}", "");
+        for (name, _) in METRICS {
+            print!(" {name:<26}");
+        }
+        println!();
+        for (i, target) in self.targets.iter().enumerate() {
+            print!("  {:<20}", target.name);
+            for (_, metric) in METRICS {
+                print!(
+                    " {:<26}",
+                    quartiles(self.samples.iter().map(|s| metric(&s[i])))
+                );
+            }
+            println!();
+        }
+        print!("  {:<20}", "all_in_one / bare");
+        for (_, metric) in METRICS {
+            let ratio = |s: &[Block; 2]| metric(&s[0]) / metric(&s[1]);
+            print!(" {:<26}", quartiles(self.samples.iter().map(ratio)));
+        }
+        println!(" goal ≥ 0.80 in orders/s");
+    }
+}
+
+/// The median and quartiles of `values`, formatted `median [q1 q3]`.
+fn quartiles(values: impl Iterator<Item = f64>) -> String {
+    let mut values: Vec<f64> = values.collect();
+    if values.is_empty() {
+        return "-".into();
+    }
+    values.sort_by(f64::total_cmp);
+    let at = |q: f64| values[((values.len() - 1) as f64 * q).round() as usize];
+    format!("{:.2} [{:.2} {:.2}]", at(0.5), at(0.25), at(0.75))
+}
+
+/// What all the threads of this process (client, servers, SQLite workers) used so far.
+#[derive(Clone, Copy)]
+struct Usage {
+    cpu: Duration,
+    switches: u64,
+}
+
+impl Usage {
+    fn now() -> Self {
+        let usage = getrusage(UsageWho::RUSAGE_SELF).expect("getrusage");
+        let cpu = |t: TimeVal| Duration::new(t.tv_sec() as u64, t.tv_usec() as u32 * 1000);
+        Self {
+            cpu: cpu(usage.user_time()) + cpu(usage.system_time()),
+            switches: (usage.voluntary_context_switches() + usage.involuntary_context_switches())
+                as u64,
+        }
+    }
+
+    fn since(self, earlier: Self) -> Self {
+        Self {
+            cpu: self.cpu - earlier.cpu,
+            switches: self.switches - earlier.switches,
+        }
     }
 }
 
@@ -212,6 +330,20 @@ impl Outboxes {
     }
 }
 
+/// The body of POST /orders: two books for `user_id`, well under the payment limit.
+fn order_for(user_id: Uuid) -> Bytes {
+    let order = PlaceOrder {
+        user_id,
+        currency: "EUR".into(),
+        items: vec![OrderItem {
+            sku: "BOOK-1".into(),
+            quantity: 2,
+            unit_price_cents: 1999,
+        }],
+    };
+    Bytes::from(serde_json::to_vec(&order).expect("an order serializes"))
+}
+
 /// `cleave --role=all` on a loopback port, with one user created through its API.
 fn all_in_one(client: &Runtime, http: &reqwest::Client) -> Target {
     let data_dir = TempDir::new().expect("a temp dir");
@@ -256,15 +388,12 @@ fn all_in_one(client: &Runtime, http: &reqwest::Client) -> Target {
     Target {
         name: "all_in_one",
         orders_url: format!("{base}{}", orders_api::PATH),
-        user_id: user.id,
+        order: order_for(user.id),
         outboxes,
         stop,
         server,
         _data_dir: data_dir,
         placed: 0,
-        drains: 0,
-        drain_total: Duration::ZERO,
-        drain_max: Duration::ZERO,
     }
 }
 
@@ -278,15 +407,12 @@ fn bare(client: &Runtime) -> Target {
     Target {
         name: "bare",
         orders_url: format!("http://{addr}{}", orders_api::PATH),
-        user_id,
+        order: order_for(user_id),
         outboxes,
         stop,
         server,
         _data_dir: data_dir,
         placed: 0,
-        drains: 0,
-        drain_total: Duration::ZERO,
-        drain_max: Duration::ZERO,
     }
 }
 
@@ -625,31 +751,27 @@ fn post_orders(c: &mut Criterion) {
         .tcp_nodelay(true)
         .build()
         .expect("an HTTP client");
-    let mut targets = [all_in_one(&client, &http), bare(&client)];
+    let targets = [all_in_one(&client, &http), bare(&client)];
+    let names = targets.each_ref().map(|target| target.name);
+    let mut rotation = Rotation {
+        targets,
+        http,
+        samples: Vec::new(),
+        taken: 0,
+    };
 
     let mut group = c.benchmark_group("post_orders");
     group
         .throughput(Throughput::Elements(1))
         .sampling_mode(SamplingMode::Flat);
-    for target in &mut targets {
-        let body = Bytes::from(
-            serde_json::to_vec(&PlaceOrder {
-                user_id: target.user_id,
-                currency: "EUR".into(),
-                items: vec![OrderItem {
-                    sku: "BOOK-1".into(),
-                    quantity: 2,
-                    unit_price_cents: 1999,
-                }],
-            })
-            .expect("an order serializes"),
-        );
-        group.bench_function(target.name, |b| {
-            b.iter_custom(|iters| client.block_on(target.sample(&http, &body, iters)));
+    for (i, name) in names.into_iter().enumerate() {
+        group.bench_function(name, |b| {
+            b.iter_custom(|iters| client.block_on(rotation.sample(iters, i)));
         });
     }
     group.finish();
-    for target in targets {
+    rotation.report();
+    for target in rotation.targets {
         target.finish(&client);
     }
 }

@@ -47,8 +47,11 @@ impl Db {
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(5))
             .foreign_keys(true);
+        // sqlx pings a connection on every acquire by default: a round trip to SQLite's
+        // worker thread per query, for a local file that does not drop connections.
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
+            .test_before_acquire(false)
             .connect_with(options.clone())
             .await
             .with_context(|| format!("opening {}", path.display()))?;
@@ -58,6 +61,7 @@ impl Db {
             .with_context(|| format!("migrating {}", path.display()))?;
         let reader = SqlitePoolOptions::new()
             .max_connections(READERS)
+            .test_before_acquire(false)
             .connect_with(options.read_only(true))
             .await
             .with_context(|| format!("opening {} for reading", path.display()))?;

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use axum::extract::State;
+use axum::extract::{DefaultBodyLimit, State};
 use axum::routing::post;
 use axum::Router;
 use chrono::{DateTime, Utc};
@@ -83,10 +83,18 @@ pub fn consumer_path(module: &str) -> String {
     format!("/internal/events/{module}")
 }
 
+/// The largest batch of events a consumer accepts. It is set apart from the public body
+/// limit: a batch refused for its size would be retried forever and hold up every event
+/// behind it.
+const BATCH_BODY_LIMIT: usize = 16 * 1024 * 1024;
+
 /// Serves a module's [`EventHandler`] at [`consumer_path`].
 pub fn consumer_router(module: &str, handler: Arc<dyn EventHandler>) -> Router {
     Router::new()
-        .route(&consumer_path(module), post(receive))
+        .route(
+            &consumer_path(module),
+            post(receive).layer(DefaultBodyLimit::max(BATCH_BODY_LIMIT)),
+        )
         .with_state(handler)
 }
 

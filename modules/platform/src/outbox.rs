@@ -17,7 +17,9 @@ use crate::events::{Envelope, EventHandler};
 const BATCH: i64 = 100;
 const POLL: Duration = Duration::from_secs(1);
 const FIRST_RETRY: Duration = Duration::from_millis(100);
-const LAST_RETRY: Duration = Duration::from_secs(5);
+// Retries back off to at most a second: a consumer that comes back is found within a
+// second, for the price of one refused connection a second while it is away.
+const LAST_RETRY: Duration = Duration::from_secs(1);
 
 /// A module's outbox: where its transactions append events and how they wake the relay.
 #[derive(Clone)]
