@@ -39,6 +39,8 @@
 //! separate one-worker runtime, so client and server each own a thread as two processes
 //! would, and the hyper baseline gets exactly the same arrangement.
 
+mod support;
+
 use std::hint::black_box;
 use std::net::SocketAddr;
 use std::path::Path;
@@ -55,8 +57,6 @@ use http_body_util::{BodyExt, Empty, Full};
 use hyper::client::conn::http1::SendRequest;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
-use nix::sys::resource::{getrusage, UsageWho};
-use nix::sys::time::TimeVal;
 use platform::page::{Page, PageRequest};
 use platform::peer::{http_client, Peer};
 use sqlx::SqlitePool;
@@ -67,6 +67,8 @@ use tokio_util::sync::CancellationToken;
 use users::UsersModule;
 use users_api::{user_path, NewUser, User, UsersApi, UsersError};
 use uuid::Uuid;
+
+use support::{quartiles, Usage};
 
 const PEER_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -382,7 +384,7 @@ impl Rotation<'_> {
         type Figure<'f> = &'f dyn Fn(&[f64; N]) -> f64;
         let row = |label: &str, figure: Figure, goal: &str| {
             let column = |metric: fn(&Sample) -> &[f64; N]| {
-                quartiles(self.samples.iter().map(|s| figure(metric(s))))
+                quartiles(self.samples.iter().map(|s| figure(metric(s))), 3)
             };
             println!(
                 "  {label:<40} {:<26} {:<26} {:<24} {goal}",
@@ -419,45 +421,6 @@ impl Rotation<'_> {
             "",
         );
     }
-}
-
-/// What all the threads of this process (client, servers, SQLite workers) used so far.
-/// Unlike wall time, CPU time leaves out waiting for a parked thread (or a halted vCPU) to
-/// wake; context switches count the thread hand-offs a call makes.
-#[derive(Clone, Copy)]
-struct Usage {
-    cpu: Duration,
-    switches: u64,
-}
-
-impl Usage {
-    fn now() -> Self {
-        let usage = getrusage(UsageWho::RUSAGE_SELF).expect("getrusage");
-        let cpu = |t: TimeVal| Duration::new(t.tv_sec() as u64, t.tv_usec() as u32 * 1000);
-        Self {
-            cpu: cpu(usage.user_time()) + cpu(usage.system_time()),
-            switches: (usage.voluntary_context_switches() + usage.involuntary_context_switches())
-                as u64,
-        }
-    }
-
-    fn since(self, earlier: Self) -> Self {
-        Self {
-            cpu: self.cpu - earlier.cpu,
-            switches: self.switches - earlier.switches,
-        }
-    }
-}
-
-/// The median and quartiles of `values`, formatted `median [q1 q3]`.
-fn quartiles(values: impl Iterator<Item = f64>) -> String {
-    let mut values: Vec<f64> = values.collect();
-    if values.is_empty() {
-        return "-".into();
-    }
-    values.sort_by(f64::total_cmp);
-    let at = |q: f64| values[((values.len() - 1) as f64 * q).round() as usize];
-    format!("{:.3} [{:.3} {:.3}]", at(0.5), at(0.25), at(0.75))
 }
 
 fn users_get(c: &mut Criterion) {

@@ -32,6 +32,8 @@
 //! `#[tokio::main]` gives the binary); the load generator runs on a current-thread runtime on
 //! the bench thread. On 2 cores the three compete, equally for both targets.
 
+mod support;
+
 use std::path::Path;
 use std::str::FromStr;
 use std::sync::Arc;
@@ -48,8 +50,6 @@ use criterion::{criterion_group, criterion_main, Criterion, SamplingMode, Throug
 use futures::StreamExt;
 use http::header::{CONTENT_TYPE, LOCATION};
 use http::StatusCode;
-use nix::sys::resource::{getrusage, UsageWho};
-use nix::sys::time::TimeVal;
 use orders_api::{order_path, Order, OrderItem, OrderPlaced, OrderStatus, PlaceOrder};
 use payments_api::{PaymentAuthorized, PaymentDeclined};
 use platform::db::Db;
@@ -64,6 +64,8 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use users_api::{NewUser, User};
 use uuid::Uuid;
+
+use support::{quartiles, Usage};
 
 /// Requests in flight at once, each on its own keep-alive connection.
 const IN_FLIGHT: usize = 32;
@@ -196,7 +198,7 @@ impl Rotation {
             for (_, metric) in METRICS {
                 print!(
                     " {:<26}",
-                    quartiles(self.samples.iter().map(|s| metric(&s[i])))
+                    quartiles(self.samples.iter().map(|s| metric(&s[i])), 2)
                 );
             }
             println!();
@@ -204,46 +206,9 @@ impl Rotation {
         print!("  {:<20}", "all_in_one / bare");
         for (_, metric) in METRICS {
             let ratio = |s: &[Block; 2]| metric(&s[0]) / metric(&s[1]);
-            print!(" {:<26}", quartiles(self.samples.iter().map(ratio)));
+            print!(" {:<26}", quartiles(self.samples.iter().map(ratio), 2));
         }
         println!(" goal ≥ 0.80 in orders/s");
-    }
-}
-
-/// The median and quartiles of `values`, formatted `median [q1 q3]`.
-fn quartiles(values: impl Iterator<Item = f64>) -> String {
-    let mut values: Vec<f64> = values.collect();
-    if values.is_empty() {
-        return "-".into();
-    }
-    values.sort_by(f64::total_cmp);
-    let at = |q: f64| values[((values.len() - 1) as f64 * q).round() as usize];
-    format!("{:.2} [{:.2} {:.2}]", at(0.5), at(0.25), at(0.75))
-}
-
-/// What all the threads of this process (client, servers, SQLite workers) used so far.
-#[derive(Clone, Copy)]
-struct Usage {
-    cpu: Duration,
-    switches: u64,
-}
-
-impl Usage {
-    fn now() -> Self {
-        let usage = getrusage(UsageWho::RUSAGE_SELF).expect("getrusage");
-        let cpu = |t: TimeVal| Duration::new(t.tv_sec() as u64, t.tv_usec() as u32 * 1000);
-        Self {
-            cpu: cpu(usage.user_time()) + cpu(usage.system_time()),
-            switches: (usage.voluntary_context_switches() + usage.involuntary_context_switches())
-                as u64,
-        }
-    }
-
-    fn since(self, earlier: Self) -> Self {
-        Self {
-            cpu: self.cpu - earlier.cpu,
-            switches: self.switches - earlier.switches,
-        }
     }
 }
 

@@ -17,6 +17,16 @@ pub struct Report {
     pub topologies: Vec<TopologyReport>,
 }
 
+impl Report {
+    /// The topologies that went through the failure drill, with their drill.
+    pub fn drilled(&self) -> Vec<(&TopologyReport, &DrillReport)> {
+        self.topologies
+            .iter()
+            .filter_map(|t| t.drill.as_ref().map(|d| (t, d)))
+            .collect()
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Host {
     pub cores: usize,

@@ -301,11 +301,7 @@ fn finite_max(a: f64, b: f64) -> f64 {
 pub(super) fn outage_timeline(report: &Report) -> Option<String> {
     const PANEL: f64 = 150.0;
     const PLOT: f64 = 96.0;
-    let drilled: Vec<(&TopologyReport, &DrillReport)> = report
-        .topologies
-        .iter()
-        .filter_map(|t| t.drill.as_ref().map(|d| (t, d)))
-        .collect();
+    let drilled = report.drilled();
     if drilled.is_empty() {
         return None;
     }

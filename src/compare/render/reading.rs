@@ -87,11 +87,7 @@ fn mix(report: &Report) -> String {
 /// The drill in words: a summary comparing availability, then a sentence per topology
 /// on how it recovered and whether every order was paid exactly once.
 pub(super) fn drill(report: &Report) -> (String, Vec<String>) {
-    let drilled: Vec<(&TopologyReport, &DrillReport)> = report
-        .topologies
-        .iter()
-        .filter_map(|t| t.drill.as_ref().map(|d| (t, d)))
-        .collect();
+    let drilled = report.drilled();
     if drilled.is_empty() {
         let summary = if report.settings.drill_secs > 0.0 {
             "No topology ran the failure drill."

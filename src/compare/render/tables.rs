@@ -332,11 +332,7 @@ type DrillLine = (&'static str, fn(&DrillReport) -> String);
 
 /// The failure drill in full, a column per topology that ran it; `None` when none did.
 pub(super) fn drill(report: &Report) -> Option<Table> {
-    let drilled: Vec<(&TopologyReport, &DrillReport)> = report
-        .topologies
-        .iter()
-        .filter_map(|t| t.drill.as_ref().map(|d| (t, d)))
-        .collect();
+    let drilled = report.drilled();
     if drilled.is_empty() {
         return None;
     }
