@@ -195,6 +195,13 @@ impl Process {
 
     /// Waits until `/readyz` answers 200, failing early if the process exits.
     async fn wait_ready(&self) {
+        if let Some(status) = self.ready_or_exit().await {
+            panic!("{} exited with {status} before it was ready", self.label);
+        }
+    }
+
+    /// Waits until `/readyz` answers 200 (`None`) or the process exits (its status).
+    async fn ready_or_exit(&self) -> Option<ExitStatus> {
         let client = http_client();
         let url = format!("{}/readyz", self.url());
         poll_until(
@@ -202,16 +209,22 @@ impl Process {
             READY_TIMEOUT,
             || async {
                 if let Some(status) = self.exit_status() {
-                    panic!("{} exited with {status} before it was ready", self.label);
+                    return Ok(Some(status));
                 }
                 match client.get(&url).send().await {
-                    Ok(response) if response.status() == StatusCode::OK => Ok(()),
+                    Ok(response) if response.status() == StatusCode::OK => Ok(None),
                     Ok(response) => Err(format!("readyz answered {}", response.status())),
                     Err(err) => Err(err.to_string()),
                 }
             },
         )
-        .await;
+        .await
+    }
+
+    /// Whether the process gave up because its port was taken: a free port is released
+    /// before the process binds it, and another test may take it in between.
+    fn lost_its_port(&self) -> bool {
+        std::fs::read_to_string(&self.log).is_ok_and(|log| log.contains("Address already in use"))
     }
 
     fn exit_status(&self) -> Option<ExitStatus> {
@@ -293,8 +306,20 @@ pub(crate) struct Topology {
 }
 
 impl Topology {
-    /// Starts every process of `shape` and waits until all are ready.
+    /// Starts every process of `shape` and waits until all are ready; starts over on
+    /// other ports if a port was taken before its process could bind it.
     pub(crate) async fn start(shape: Shape) -> Self {
+        const ATTEMPTS: usize = 3;
+        for attempt in 1..=ATTEMPTS {
+            match Self::try_start(shape).await {
+                Ok(topology) => return topology,
+                Err(label) => eprintln!("{label} lost its port (attempt {attempt}); starting over"),
+            }
+        }
+        panic!("no free ports for {shape:?} in {ATTEMPTS} attempts");
+    }
+
+    async fn try_start(shape: Shape) -> Result<Self, String> {
         let dir = TempDir::new().expect("a temporary directory");
         let roles = shape.roles();
         let addrs: Vec<SocketAddr> = roles.iter().map(|_| free_addr()).collect();
@@ -324,14 +349,20 @@ impl Topology {
                 Process::spawn(role, *addr, args, log)
             })
             .collect();
-        for process in &processes {
-            process.wait_ready().await;
-        }
-        Self {
+        let topology = Self {
             processes,
             _dir: dir,
             http: http_client(),
+        };
+        for process in &topology.processes {
+            if let Some(status) = process.ready_or_exit().await {
+                if process.lost_its_port() {
+                    return Err(process.label.clone());
+                }
+                panic!("{} exited with {status} before it was ready", process.label);
+            }
         }
+        Ok(topology)
     }
 
     /// The process that carries the gateway, and so the public API.
