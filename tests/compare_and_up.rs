@@ -205,3 +205,64 @@ async fn up_runs_a_grouping_and_leaves_nothing_behind_when_killed() {
         std::thread::sleep(Duration::from_millis(100));
     }
 }
+
+#[tokio::test]
+async fn compare_measures_a_deployment_already_running() {
+    let dir = TempDir::new().unwrap();
+    let port = free_port();
+    let mut server = Command::new(CLEAVE)
+        .arg(format!("--listen=127.0.0.1:{port}"))
+        .arg(format!("--data-dir={}", dir.path().join("data").display()))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let url = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !http
+        .get(format!("{url}/readyz"))
+        .send()
+        .await
+        .is_ok_and(|r| r.status() == 200)
+    {
+        assert!(Instant::now() < deadline, "the server did not come up");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    let out = dir.path().join("report");
+    let output = Command::new(CLEAVE)
+        .args([
+            "compare",
+            "--duration=1s",
+            "--rounds=1",
+            "--warmup=0s",
+            "--users=2",
+        ])
+        .arg(format!("--target={url}"))
+        .arg(format!("--out={}", out.display()))
+        .output()
+        .unwrap();
+    server.kill().unwrap();
+    server.wait().unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+
+    let report: Value =
+        serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap();
+    let measured = &report["topologies"][0];
+    assert_eq!(measured["name"], url.as_str());
+    assert!(measured["load"]["throughput_rps"].as_f64().unwrap() > 0.0);
+    assert_eq!(
+        measured["processes"],
+        serde_json::json!([]),
+        "nothing was started, so no /proc"
+    );
+    assert!(
+        measured["drill"].is_null(),
+        "nothing was started, so nothing was killed"
+    );
+}

@@ -64,7 +64,7 @@ pub struct CompareArgs {
 
     /// Send this many requests per second, whatever the answers (open loop), instead of
     /// as fast as the clients get answers; latency then counts from the intended send time.
-    #[arg(long)]
+    #[arg(long, value_parser = parse_rate)]
     pub rate: Option<f64>,
 
     /// How long payments is down in the failure drill; 0s skips the drill.
@@ -87,6 +87,15 @@ pub struct CompareArgs {
     /// directory, removed afterwards.
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
+}
+
+fn parse_rate(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(rate) if rate.is_finite() && rate > 0.0 => Ok(rate),
+        _ => Err(format!(
+            "{text:?} is not a positive number of requests per second"
+        )),
+    }
 }
 
 /// Parses `500ms`, `5s`, `2m`, or a bare number of seconds.
