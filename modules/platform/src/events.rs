@@ -52,7 +52,7 @@ impl Envelope {
 
     /// The payload as `E`, or `None` when this envelope carries another topic.
     pub fn decode<E: Event>(&self) -> Option<Result<E, serde_json::Error>> {
-        (self.topic == E::TOPIC).then(|| serde_json::from_value(self.payload.clone()))
+        (self.topic == E::TOPIC).then(|| E::deserialize(&self.payload))
     }
 }
 

@@ -39,11 +39,7 @@ impl Peer {
         }
     }
 
-    pub fn name(&self) -> &'static str {
-        self.name
-    }
-
-    pub fn url(&self, path_and_query: &str) -> String {
+    fn url(&self, path_and_query: &str) -> String {
         format!("{}{}", self.base, path_and_query)
     }
 

@@ -23,14 +23,6 @@ pub fn current() -> Option<String> {
     CURRENT.try_with(Clone::clone).ok()
 }
 
-/// Runs `fut` as part of the request `id` (used where no HTTP request carries it: events).
-pub async fn scope<F: std::future::Future>(id: Option<String>, fut: F) -> F::Output {
-    match id {
-        Some(id) => CURRENT.scope(id, fut).await,
-        None => fut.await,
-    }
-}
-
 /// Wraps a router with request ids and request logging.
 pub fn layer(router: Router) -> Router {
     let header = HeaderName::from_static(HEADER);
@@ -62,5 +54,8 @@ async fn in_scope(req: Request, next: Next) -> Response {
         .get(HEADER)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
-    scope(id, next.run(req)).await
+    match id {
+        Some(id) => CURRENT.scope(id, next.run(req)).await,
+        None => next.run(req).await,
+    }
 }
