@@ -32,6 +32,8 @@ pub enum Command {
     /// Run the same workload on several topologies side by side and report what the
     /// split costs and buys.
     Compare(crate::compare::CompareArgs),
+    /// Check that a cleave server answers: exits 0 when its /readyz (or URL) answers 2xx.
+    Probe(crate::probe::ProbeArgs),
 }
 
 /// Which modules this process holds, and where they keep their data.

@@ -7,6 +7,7 @@
 //! - [`launch`]: a topology as child processes (for `up` and `compare`).
 //! - [`up`]: `cleave up`, a topology on this machine with prefixed logs.
 //! - [`compare`]: `cleave compare`, the measured comparison of topologies.
+//! - [`probe`]: `cleave probe`, a health check that needs only the binary.
 //! - [`server`]: serving a composed process, and graceful shutdown.
 //! - [`topology`]: the topology language (`monolith`, `microservices`, `users+orders,payments`).
 
@@ -14,6 +15,7 @@ pub mod cli;
 pub mod compare;
 pub mod compose;
 pub mod launch;
+pub mod probe;
 pub mod roles;
 pub mod server;
 pub mod topology;

@@ -23,6 +23,7 @@ fn main() -> ExitCode {
                 }),
             Command::Up(args) => cleave::up::run(args).await,
             Command::Compare(args) => cleave::compare::run(args).await,
+            Command::Probe(args) => cleave::probe::run(args).await,
         }
     });
     // A thread blocked reading stdin (--exit-on-stdin-eof) cannot be interrupted: exit

@@ -19,6 +19,8 @@ use serde_json::{json, Value};
 use tempfile::TempDir;
 use uuid::Uuid;
 
+use crate::docker::Containers;
+
 const BIN: &str = env!("CARGO_BIN_EXE_cleave");
 
 /// Loaded machines with tests running side by side can be slow to start a process.
@@ -40,6 +42,8 @@ pub(crate) enum Shape {
     Split,
     /// `--role=gateway,users,orders` and `--role=payments`.
     Mixed,
+    /// The split shape as four containers of the image on a bridge network.
+    Containers,
 }
 
 impl Shape {
@@ -47,7 +51,7 @@ impl Shape {
     fn roles(self) -> &'static [&'static str] {
         match self {
             Shape::AllInOne => &["all"],
-            Shape::Split => &["gateway", "users", "orders", "payments"],
+            Shape::Split | Shape::Containers => &["gateway", "users", "orders", "payments"],
             Shape::Mixed => &["gateway,users,orders", "payments"],
         }
     }
@@ -61,7 +65,7 @@ pub(crate) enum Module {
 }
 
 impl Module {
-    fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Module::Users => "users",
             Module::Orders => "orders",
@@ -296,11 +300,12 @@ impl Drop for Process {
     }
 }
 
-/// A running deployment of cleave in one of the three shapes, and a client of its public
-/// API. Dropping it kills every process it started and deletes their data.
+/// A running deployment of cleave in one of the shapes, and a client of its public API.
+/// Dropping it kills every process or container it started and deletes their data.
 pub(crate) struct Topology {
     // Declared before `_dir` so that the processes die before their data is removed.
     processes: Vec<Process>,
+    containers: Option<Containers>,
     _dir: TempDir,
     http: reqwest::Client,
 }
@@ -310,6 +315,9 @@ impl Topology {
     /// other ports if a port was taken before its process could bind it.
     pub(crate) async fn start(shape: Shape) -> Self {
         const ATTEMPTS: usize = 3;
+        if shape == Shape::Containers {
+            return Self::in_containers(Containers::start().await);
+        }
         for attempt in 1..=ATTEMPTS {
             match Self::try_start(shape).await {
                 Ok(topology) => return topology,
@@ -317,6 +325,16 @@ impl Topology {
             }
         }
         panic!("no free ports for {shape:?} in {ATTEMPTS} attempts");
+    }
+
+    /// A deployment of containers, reached through its published gateway.
+    pub(crate) fn in_containers(containers: Containers) -> Self {
+        Self {
+            processes: Vec::new(),
+            containers: Some(containers),
+            _dir: TempDir::new().expect("a temporary directory"),
+            http: http_client(),
+        }
     }
 
     async fn try_start(shape: Shape) -> Result<Self, String> {
@@ -351,6 +369,7 @@ impl Topology {
             .collect();
         let topology = Self {
             processes,
+            containers: None,
             _dir: dir,
             http: http_client(),
         };
@@ -365,9 +384,12 @@ impl Topology {
         Ok(topology)
     }
 
-    /// The process that carries the gateway, and so the public API.
-    fn gateway(&self) -> &Process {
-        &self.processes[0]
+    /// The base URL of the public API: the gateway's.
+    fn gateway_url(&self) -> String {
+        match &self.containers {
+            Some(containers) => containers.gateway_url().to_owned(),
+            None => self.processes[0].url(),
+        }
     }
 
     /// The process that runs `module`.
@@ -379,17 +401,23 @@ impl Topology {
     }
 
     pub(crate) fn kill(&self, module: Module) {
-        self.process_of(module).kill();
+        match &self.containers {
+            Some(containers) => containers.kill(module),
+            None => self.process_of(module).kill(),
+        }
     }
 
     pub(crate) async fn restart(&self, module: Module) {
-        self.process_of(module).restart().await;
+        match &self.containers {
+            Some(containers) => containers.restart(module).await,
+            None => self.process_of(module).restart().await,
+        }
     }
 
     pub(crate) fn request(&self, method: Method, path: &str) -> RequestBuilder {
         assert!(path.starts_with('/'), "{path} is not an absolute path");
         self.http
-            .request(method, format!("{}{path}", self.gateway().url()))
+            .request(method, format!("{}{path}", self.gateway_url()))
     }
 
     /// Sends `request`; a transport error (nothing listening, connection cut) is an `Err`.
