@@ -32,6 +32,8 @@ pub enum Command {
     /// Run the same workload on several topologies side by side and report what the
     /// split costs and buys.
     Compare(crate::compare::CompareArgs),
+    /// Print the OpenAPI document of the public API (the one served at /openapi.json).
+    Openapi,
 }
 
 /// Which modules this process holds, and where they keep their data.

@@ -7,6 +7,7 @@
 //! - [`launch`]: a topology as child processes (for `up` and `compare`).
 //! - [`up`]: `cleave up`, a topology on this machine with prefixed logs.
 //! - [`compare`]: `cleave compare`, the measured comparison of topologies.
+//! - [`openapi`]: the API's OpenAPI document, `/openapi.json` and the `/docs` page.
 //! - [`server`]: serving a composed process, and graceful shutdown.
 //! - [`topology`]: the topology language (`monolith`, `microservices`, `users+orders,payments`).
 
@@ -14,6 +15,7 @@ pub mod cli;
 pub mod compare;
 pub mod compose;
 pub mod launch;
+pub mod openapi;
 pub mod roles;
 pub mod server;
 pub mod topology;

@@ -23,6 +23,10 @@ fn main() -> ExitCode {
                 }),
             Command::Up(args) => cleave::up::run(args).await,
             Command::Compare(args) => cleave::compare::run(args).await,
+            Command::Openapi => {
+                print!("{}", cleave::openapi::document_json());
+                Ok(())
+            }
         }
     });
     // A thread blocked reading stdin (--exit-on-stdin-eof) cannot be interrupted: exit

@@ -7,6 +7,7 @@
 //! behaviour in every shape, so the same scenario must pass in all three.
 
 mod cli;
+mod contract;
 mod faults;
 mod flows;
 mod inputs;

@@ -370,6 +370,16 @@ impl Topology {
         &self.processes[0]
     }
 
+    /// The base URL of the public API, for clients other than [`Topology::request`].
+    pub(crate) fn gateway_url(&self) -> String {
+        self.gateway().url()
+    }
+
+    /// Every process, the gateway first.
+    pub(crate) fn processes(&self) -> &[Process] {
+        &self.processes
+    }
+
     /// The process that runs `module`.
     pub(crate) fn process_of(&self, module: Module) -> &Process {
         self.processes

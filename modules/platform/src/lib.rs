@@ -3,6 +3,8 @@
 //! # Layout
 //! - [`problem`]: RFC 9457 `application/problem+json` errors, the one error shape on the wire.
 //! - [`extract`]: axum extractors whose rejections come back as problems naming the field.
+//! - [`openapi`]: the problem responses the OpenAPI document's operations share.
+//! - [`integer`]: integer fields of request bodies, which JSON may write as `2.0`.
 //! - [`page`]: cursor pagination shared by every list endpoint.
 //! - [`db`]: opening a module's own SQLite database (one writer, several readers).
 //! - [`events`]: the event envelope and the handler trait consumers implement.
@@ -19,7 +21,9 @@ pub mod events;
 pub mod extract;
 pub mod health;
 pub mod inbox;
+pub mod integer;
 pub mod metrics;
+pub mod openapi;
 pub mod outbox;
 pub mod page;
 pub mod peer;
