@@ -117,6 +117,7 @@ struct ListQuery {
     #[param(value_type = Option<Uuid>)]
     cursor: Option<String>,
     /// Only the orders of this user.
+    #[serde(default, deserialize_with = "platform::id::deserialize_option")]
     user_id: Option<Uuid>,
 }
 

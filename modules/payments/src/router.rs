@@ -58,6 +58,7 @@ struct ListQuery {
     #[param(value_type = Option<Uuid>)]
     cursor: Option<String>,
     /// Only the payment of this order.
+    #[serde(default, deserialize_with = "platform::id::deserialize_option")]
     order_id: Option<Uuid>,
 }
 

@@ -64,9 +64,9 @@ impl PageRequest {
         }
         let after = match cursor {
             None => None,
-            Some(raw) => match Uuid::parse_str(raw) {
-                Ok(id) => Some(id),
-                Err(_) => {
+            Some(raw) => match crate::id::parse(raw) {
+                Some(id) => Some(id),
+                None => {
                     errors.push(FieldError::new(
                         "cursor",
                         "must be a `next_cursor` value from an earlier page",

@@ -56,6 +56,7 @@ pub struct OrderItem {
 #[serde(deny_unknown_fields)]
 pub struct PlaceOrder {
     /// The buyer: an existing user, or the order is refused with a 422 `unknown-user`.
+    #[serde(deserialize_with = "platform::id::deserialize")]
     pub user_id: Uuid,
     /// ISO 4217 code, three capital letters.
     #[schema(pattern = "^[A-Z]{3}$", example = "EUR")]
