@@ -8,6 +8,9 @@ use axum::Router;
 use http::header;
 use platform::health::HealthDoc;
 use platform::{FieldError, Problem};
+use utoipa::openapi::path::{HttpMethod, OperationBuilder, PathItem};
+use utoipa::openapi::schema::{ObjectBuilder, Type};
+use utoipa::openapi::{ContentBuilder, ResponseBuilder};
 use utoipa::OpenApi;
 
 mod html;
@@ -31,9 +34,36 @@ pub fn document() -> serde_json::Value {
     doc.merge(orders::OrdersDoc::openapi());
     doc.merge(payments::PaymentsDoc::openapi());
     doc.merge(HealthDoc::openapi());
+    doc.paths
+        .paths
+        .insert("/metrics".to_owned(), metrics_path());
     let mut doc = serde_json::to_value(doc).expect("the OpenAPI document serializes");
     camel_case_links(&mut doc);
     doc
+}
+
+/// `/metrics` has no handler of its own to derive it from: the Prometheus exporter renders it.
+fn metrics_path() -> PathItem {
+    let text = ContentBuilder::new()
+        .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
+        .build();
+    let operation = OperationBuilder::new()
+        .operation_id(Some("metrics"))
+        .tag("health")
+        .summary(Some("Counters and histograms of this process"))
+        .description(Some(
+            "The Prometheus text exposition format: requests served, their latency, calls \
+             to other processes and events delivered.",
+        ))
+        .response(
+            "200",
+            ResponseBuilder::new()
+                .description("The metrics")
+                .content("text/plain", text)
+                .build(),
+        )
+        .build();
+    PathItem::new(HttpMethod::Get, operation)
 }
 
 /// utoipa 5 writes the fields of a Link Object in snake case (`operation_id`), where

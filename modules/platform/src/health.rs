@@ -22,7 +22,7 @@ pub fn router(dbs: Vec<(&'static str, Db)>) -> Router {
 
 /// The health routes in the OpenAPI document.
 #[derive(OpenApi)]
-#[openapi(paths(alive, ready), tags((name = "health", description = "Liveness and readiness, for orchestrators")))]
+#[openapi(paths(alive, ready), tags((name = "health", description = "Operating a process: liveness, readiness and metrics")))]
 pub struct HealthDoc;
 
 #[derive(Serialize, ToSchema)]
