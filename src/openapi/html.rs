@@ -29,7 +29,7 @@ pub(super) fn render(doc: &Value) -> String {
          <p>The machine-readable contract: <a href=\"/openapi.json\"><code>/openapi.json</code></a> \
          (OpenAPI {openapi}).</p><h2>Operations</h2>",
         version = text(&doc["info"]["version"]),
-        description = text(&doc["info"]["description"]),
+        description = prose(&doc["info"]["description"]),
         openapi = text(&doc["openapi"]),
     );
     for (path, item) in entries(&doc["paths"]) {
@@ -53,7 +53,7 @@ fn operation_html(out: &mut String, method: &str, path: &str, operation: &Value)
         "<h3 id=\"{id}\"><span class=\"method\">{method}</span> <code>{path}</code></h3><p>{summary}</p>",
         id = text(&operation["operationId"]),
         path = escape(path),
-        summary = text(&operation["summary"]),
+        summary = prose(&operation["summary"]),
     );
     if let Some(parameters) = operation["parameters"].as_array() {
         out.push_str("<table><tr><th>parameter</th><th>in</th><th>type</th><th></th></tr>");
@@ -65,7 +65,7 @@ fn operation_html(out: &mut String, method: &str, path: &str, operation: &Value)
                 required = if p["required"] == true { " (required)" } else { "" },
                 place = text(&p["in"]),
                 ty = type_of(&p["schema"]),
-                description = text(&p["description"]),
+                description = prose(&p["description"]),
             );
         }
         out.push_str("</table>");
@@ -95,7 +95,7 @@ fn operation_html(out: &mut String, method: &str, path: &str, operation: &Value)
             out,
             "<tr><td>{status}</td><td>{description}</td><td>{bodies}</td></tr>",
             status = escape(status),
-            description = text(&response["description"]),
+            description = prose(&response["description"]),
             bodies = bodies.join("<br>"),
         );
     }
@@ -107,7 +107,7 @@ fn schema_html(out: &mut String, name: &str, schema: &Value) {
         out,
         "<h3 id=\"schema-{name}\">{name}</h3><p>{description}</p>",
         name = escape(name),
-        description = text(&schema["description"]),
+        description = prose(&schema["description"]),
     );
     if let Some(variants) = schema["enum"].as_array() {
         let names: Vec<String> = variants
@@ -130,7 +130,7 @@ fn schema_html(out: &mut String, name: &str, schema: &Value) {
             field = escape(field),
             optional = if required.contains(&field) { "" } else { " (optional)" },
             ty = type_of(property),
-            description = text(&property["description"]),
+            description = prose(&property["description"]),
         );
     }
     out.push_str("</table>");
@@ -192,6 +192,19 @@ fn text(value: &Value) -> String {
     }
 }
 
+/// Descriptions, escaped, with their `code spans` set as code.
+fn prose(value: &Value) -> String {
+    let mut out = String::new();
+    for (i, part) in text(value).split('`').enumerate() {
+        if i % 2 == 1 {
+            let _ = write!(out, "<code>{part}</code>");
+        } else {
+            out.push_str(part);
+        }
+    }
+    out
+}
+
 fn escape(raw: &str) -> String {
     let mut out = String::with_capacity(raw.len());
     for c in raw.chars() {
@@ -227,6 +240,10 @@ mod tests {
         assert_eq!(
             escape("<a href=\"x\">&'"),
             "&lt;a href=&quot;x&quot;&gt;&amp;&#39;"
+        );
+        assert_eq!(
+            prose(&Value::from("a `b<c>` d")),
+            "a <code>b&lt;c&gt;</code> d"
         );
     }
 }
