@@ -1,10 +1,11 @@
 //! What makes an order acceptable, checked once at the edge of the module.
 
-use orders_api::{OrderItem, PlaceOrder, MAX_SKU_CHARS, MAX_UNIT_PRICE_CENTS};
+use orders_api::{
+    OrderItem, PlaceOrder, MAX_ITEMS, MAX_QUANTITY, MAX_SKU_CHARS, MAX_UNIT_PRICE_CENTS,
+};
 use platform::FieldError;
 use sha2::{Digest, Sha256};
 
-pub(crate) use orders_api::{MAX_ITEMS, MAX_QUANTITY};
 const MAX_KEY_LEN: usize = 255;
 
 /// An order that passed every rule, with its total computed.
@@ -34,6 +35,8 @@ impl ValidOrder {
             check_item(i, item, &mut errors);
         }
         let total = total_cents(&order.items);
+        // The bounds above keep every valid total in range; should they ever be widened,
+        // an overflow is still refused here rather than wrapped.
         if errors.is_empty() && total.is_none() {
             errors.push(FieldError::new(
                 "items",
