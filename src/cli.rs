@@ -34,6 +34,8 @@ pub enum Command {
     Compare(crate::compare::CompareArgs),
     /// Check that a cleave server answers: exits 0 when its /readyz (or URL) answers 2xx.
     Probe(crate::probe::ProbeArgs),
+    /// Print the OpenAPI document of the public API (the one served at /openapi.json).
+    Openapi,
 }
 
 /// Which modules this process holds, and where they keep their data.

@@ -119,7 +119,8 @@ pub async fn build(args: &ServeArgs) -> anyhow::Result<Composition> {
     )
     .await?;
 
-    let mut router = platform::health::router(local.dbs());
+    // The contract is the product's, not a module's: every process serves the same one.
+    let mut router = platform::health::router(local.dbs()).merge(crate::openapi::router());
     let mut relays = Vec::new();
 
     let users_api: Option<Arc<dyn UsersApi>> = match &local.users {

@@ -8,6 +8,7 @@
 //! - [`up`]: `cleave up`, a topology on this machine with prefixed logs.
 //! - [`compare`]: `cleave compare`, the measured comparison of topologies.
 //! - [`probe`]: `cleave probe`, a health check that needs only the binary.
+//! - [`openapi`]: the API's OpenAPI document, `/openapi.json` and the `/docs` page.
 //! - [`server`]: serving a composed process, and graceful shutdown.
 //! - [`topology`]: the topology language (`monolith`, `microservices`, `users+orders,payments`).
 
@@ -15,6 +16,7 @@ pub mod cli;
 pub mod compare;
 pub mod compose;
 pub mod launch;
+pub mod openapi;
 pub mod probe;
 pub mod roles;
 pub mod server;

@@ -24,6 +24,10 @@ fn main() -> ExitCode {
             Command::Up(args) => cleave::up::run(args).await,
             Command::Compare(args) => cleave::compare::run(args).await,
             Command::Probe(args) => cleave::probe::run(args).await,
+            Command::Openapi => {
+                print!("{}", cleave::openapi::document_json());
+                Ok(())
+            }
         }
     });
     // A thread blocked reading stdin (--exit-on-stdin-eof) cannot be interrupted: exit

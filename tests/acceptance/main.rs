@@ -9,6 +9,7 @@
 //! shape, so the same scenario must pass in all four.
 
 mod cli;
+mod contract;
 mod docker;
 mod faults;
 mod flows;

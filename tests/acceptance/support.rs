@@ -384,12 +384,18 @@ impl Topology {
         Ok(topology)
     }
 
-    /// The base URL of the public API: the gateway's.
-    fn gateway_url(&self) -> String {
+    /// The base URL of the public API, the gateway's (also for clients other than
+    /// [`Topology::request`]).
+    pub(crate) fn gateway_url(&self) -> String {
         match &self.containers {
             Some(containers) => containers.gateway_url().to_owned(),
             None => self.processes[0].url(),
         }
+    }
+
+    /// Every process, the gateway first.
+    pub(crate) fn processes(&self) -> &[Process] {
+        &self.processes
     }
 
     /// The process that runs `module`.

@@ -23,7 +23,7 @@ use platform::outbox::{Outbox, Relay, Subscriber};
 use platform::peer::Peer;
 use users_api::UsersApi;
 
-pub use router::router;
+pub use router::{router, OrdersDoc};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/orders");
 

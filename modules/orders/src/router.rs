@@ -8,9 +8,11 @@ use axum::Router;
 use http::{header, HeaderMap, StatusCode};
 use orders_api::{order_path, Order, OrderFilter, OrdersApi, PlaceOrder, IDEMPOTENCY_KEY, PATH};
 use platform::extract::{Json, PathId, Query};
+use platform::openapi::{JsonBodyProblems, ServerProblems};
 use platform::page::{Page, PageRequest};
 use platform::{FieldError, Problem};
 use serde::Deserialize;
+use utoipa::{IntoParams, OpenApi};
 use uuid::Uuid;
 
 type Api = State<Arc<dyn OrdersApi>>;
@@ -21,6 +23,14 @@ pub fn router(api: Arc<dyn OrdersApi>) -> Router {
         .route(&format!("{PATH}/{{id}}"), get(get_one))
         .with_state(api)
 }
+
+/// The operations of [`router`] in the OpenAPI document.
+#[derive(OpenApi)]
+#[openapi(
+    paths(place, get_one, list),
+    tags((name = "orders", description = "What users buy, and whether it was paid"))
+)]
+pub struct OrdersDoc;
 
 fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, Problem> {
     headers
@@ -36,6 +46,31 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, Problem> {
         .transpose()
 }
 
+/// Places an order for an existing user. It is `pending` until payments decides.
+#[utoipa::path(post, path = "/orders", operation_id = "place_order", tag = "orders",
+    params(("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 255,
+        pattern = "^[\\x21-\\x7E]+$",
+        description = "Makes a retry safe: a repeat with the same key and body returns the \
+            first order and places nothing; the same key with another body is a 422")),
+    request_body = PlaceOrder,
+    responses(
+        (status = 201, description = "The order, `pending`", body = Order,
+            headers(("location" = String, description = "The order's path, `/orders/{id}`")),
+            links(
+                ("GetOrder" = (operation_id = "get_order",
+                    parameters(("id" = "$response.body#/id")))),
+                ("ListPaymentsOfOrder" = (operation_id = "list_payments",
+                    parameters(("order_id" = "$response.body#/id")))),
+                ("GetBuyer" = (operation_id = "get_user",
+                    parameters(("id" = "$response.body#/user_id")))),
+            )),
+        (status = 422, description = "A field is missing, unknown or invalid \
+            (`invalid-request`), the buyer does not exist (`unknown-user`), or the \
+            Idempotency-Key was first used with another body (`idempotency-key-reused`)",
+            body = Problem, content_type = "application/problem+json"),
+        JsonBodyProblems,
+        ServerProblems,
+    ))]
 async fn place(
     State(api): Api,
     headers: HeaderMap,
@@ -57,17 +92,44 @@ async fn place(
     ))
 }
 
+/// One order, with its current status.
+#[utoipa::path(get, path = "/orders/{id}", operation_id = "get_order", tag = "orders",
+    params(("id" = Uuid, Path, description = "The order's id")),
+    responses(
+        (status = 200, description = "The order", body = Order),
+        (status = 404, description = "No order with this id (`not-found`)", body = Problem,
+            content_type = "application/problem+json"),
+        (status = 422, description = "The id is not a UUID (`invalid-request`)", body = Problem,
+            content_type = "application/problem+json"),
+        ServerProblems,
+    ))]
 async fn get_one(State(api): Api, PathId(id): PathId) -> Result<axum::Json<Order>, Problem> {
     Ok(axum::Json(api.get(id).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct ListQuery {
+    /// How many orders to return, 50 unless given.
+    #[param(minimum = 1, maximum = 500)]
     limit: Option<u32>,
+    /// The `next_cursor` of the previous page.
+    #[param(value_type = Option<Uuid>)]
     cursor: Option<String>,
+    /// Only the orders of this user.
+    #[serde(default, deserialize_with = "platform::id::deserialize_option")]
     user_id: Option<Uuid>,
 }
 
+/// Orders in the order they were placed, a page at a time.
+#[utoipa::path(get, path = "/orders", operation_id = "list_orders", tag = "orders",
+    params(ListQuery),
+    responses(
+        (status = 200, description = "A page of orders", body = Page<Order>),
+        (status = 422, description = "`limit`, `cursor` or `user_id` is invalid \
+            (`invalid-request`)", body = Problem, content_type = "application/problem+json"),
+        ServerProblems,
+    ))]
 async fn list(
     State(api): Api,
     Query(q): Query<ListQuery>,

@@ -1,12 +1,11 @@
 //! What makes an order acceptable, checked once at the edge of the module.
 
-use orders_api::{OrderItem, PlaceOrder};
+use orders_api::{
+    OrderItem, PlaceOrder, MAX_ITEMS, MAX_QUANTITY, MAX_SKU_CHARS, MAX_UNIT_PRICE_CENTS,
+};
 use platform::FieldError;
 use sha2::{Digest, Sha256};
 
-pub(crate) const MAX_ITEMS: usize = 100;
-pub(crate) const MAX_QUANTITY: u32 = 10_000;
-const MAX_SKU_LEN: usize = 64;
 const MAX_KEY_LEN: usize = 255;
 
 /// An order that passed every rule, with its total computed.
@@ -36,6 +35,8 @@ impl ValidOrder {
             check_item(i, item, &mut errors);
         }
         let total = total_cents(&order.items);
+        // The bounds above keep every valid total in range; should they ever be widened,
+        // an overflow is still refused here rather than wrapped.
         if errors.is_empty() && total.is_none() {
             errors.push(FieldError::new(
                 "items",
@@ -52,13 +53,13 @@ impl ValidOrder {
 fn check_item(i: usize, item: &OrderItem, errors: &mut Vec<FieldError>) {
     let sku = item.sku.trim();
     if sku.is_empty()
-        || sku.len() > MAX_SKU_LEN
+        || sku.chars().count() > MAX_SKU_CHARS
         || sku.len() != item.sku.len()
         || sku.chars().any(char::is_control)
     {
         errors.push(FieldError::new(
             format!("items[{i}].sku"),
-            format!("must be 1 to {MAX_SKU_LEN} characters, without surrounding spaces"),
+            format!("must be 1 to {MAX_SKU_CHARS} characters, without surrounding spaces"),
         ));
     }
     if !(1..=MAX_QUANTITY).contains(&item.quantity) {
@@ -67,10 +68,10 @@ fn check_item(i: usize, item: &OrderItem, errors: &mut Vec<FieldError>) {
             format!("must be between 1 and {MAX_QUANTITY}"),
         ));
     }
-    if item.unit_price_cents < 0 {
+    if !(0..=MAX_UNIT_PRICE_CENTS).contains(&item.unit_price_cents) {
         errors.push(FieldError::new(
             format!("items[{i}].unit_price_cents"),
-            "must not be negative",
+            format!("must be between 0 and {MAX_UNIT_PRICE_CENTS}"),
         ));
     }
 }
@@ -166,11 +167,37 @@ mod tests {
     }
 
     #[test]
-    fn an_overflowing_total_is_an_error_not_a_panic() {
+    fn the_largest_order_has_a_total_and_a_larger_price_is_refused() {
+        let largest = vec![item(MAX_QUANTITY, MAX_UNIT_PRICE_CENTS); MAX_ITEMS];
+        let valid = ValidOrder::parse(order(largest)).unwrap();
+        assert_eq!(
+            valid.total_cents,
+            MAX_UNIT_PRICE_CENTS * i64::from(MAX_QUANTITY) * MAX_ITEMS as i64
+        );
         let errors = ValidOrder::parse(order(vec![item(2, i64::MAX)])).unwrap_err();
-        assert_eq!(errors[0].field, "items");
-        let errors = ValidOrder::parse(order(vec![item(1, i64::MAX), item(1, 1)])).unwrap_err();
-        assert_eq!(errors[0].field, "items");
+        assert_eq!(errors[0].field, "items[0].unit_price_cents");
+    }
+
+    #[test]
+    fn a_sku_is_measured_in_characters() {
+        let mut accented = item(1, 1);
+        accented.sku = "é".repeat(MAX_SKU_CHARS);
+        assert!(ValidOrder::parse(order(vec![accented.clone()])).is_ok());
+        accented.sku.push('é');
+        assert!(ValidOrder::parse(order(vec![accented])).is_err());
+    }
+
+    /// The published schema states the same bounds as these rules.
+    #[test]
+    fn the_schema_states_the_rules_bounds() {
+        let schema = |schema| serde_json::to_value(schema).unwrap();
+        let item = schema(<OrderItem as utoipa::PartialSchema>::schema());
+        let props = &item["properties"];
+        assert_eq!(props["sku"]["maxLength"], MAX_SKU_CHARS);
+        assert_eq!(props["quantity"]["maximum"], MAX_QUANTITY);
+        assert_eq!(props["unit_price_cents"]["maximum"], MAX_UNIT_PRICE_CENTS);
+        let order = schema(<PlaceOrder as utoipa::PartialSchema>::schema());
+        assert_eq!(order["properties"]["items"]["maxItems"], MAX_ITEMS);
     }
 
     #[test]

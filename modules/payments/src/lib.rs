@@ -22,7 +22,7 @@ use platform::events::{Event, EventHandler};
 use platform::outbox::{Outbox, Relay, Subscriber};
 use platform::peer::Peer;
 
-pub use router::router;
+pub use router::{router, PaymentsDoc};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/payments");
 

@@ -7,9 +7,11 @@ use axum::routing::get;
 use axum::Router;
 use payments_api::{Payment, PaymentFilter, PaymentsApi, PATH};
 use platform::extract::{PathId, Query};
+use platform::openapi::ServerProblems;
 use platform::page::{Page, PageRequest};
 use platform::Problem;
 use serde::Deserialize;
+use utoipa::{IntoParams, OpenApi};
 use uuid::Uuid;
 
 type Api = State<Arc<dyn PaymentsApi>>;
@@ -21,17 +23,56 @@ pub fn router(api: Arc<dyn PaymentsApi>) -> Router {
         .with_state(api)
 }
 
+/// The operations of [`router`] in the OpenAPI document.
+#[derive(OpenApi)]
+#[openapi(
+    paths(get_one, list),
+    tags((name = "payments", description = "The payment of each order, authorized or declined"))
+)]
+pub struct PaymentsDoc;
+
+/// One payment.
+#[utoipa::path(get, path = "/payments/{id}", operation_id = "get_payment", tag = "payments",
+    params(("id" = Uuid, Path, description = "The payment's id")),
+    responses(
+        (status = 200, description = "The payment", body = Payment,
+            links(("GetPaidOrder" = (operation_id = "get_order",
+                parameters(("id" = "$response.body#/order_id")))))),
+        (status = 404, description = "No payment with this id (`not-found`)", body = Problem,
+            content_type = "application/problem+json"),
+        (status = 422, description = "The id is not a UUID (`invalid-request`)", body = Problem,
+            content_type = "application/problem+json"),
+        ServerProblems,
+    ))]
 async fn get_one(State(api): Api, PathId(id): PathId) -> Result<axum::Json<Payment>, Problem> {
     Ok(axum::Json(api.get(id).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct ListQuery {
+    /// How many payments to return, 50 unless given.
+    #[param(minimum = 1, maximum = 500)]
     limit: Option<u32>,
+    /// The `next_cursor` of the previous page.
+    #[param(value_type = Option<Uuid>)]
     cursor: Option<String>,
+    /// Only the payment of this order.
+    #[serde(default, deserialize_with = "platform::id::deserialize_option")]
     order_id: Option<Uuid>,
 }
 
+/// Payments in the order they were recorded, a page at a time.
+#[utoipa::path(get, path = "/payments", operation_id = "list_payments", tag = "payments",
+    params(ListQuery),
+    responses(
+        (status = 200, description = "A page of payments", body = Page<Payment>,
+            links(("GetFirstPayment" = (operation_id = "get_payment",
+                parameters(("id" = "$response.body#/data/0/id")))))),
+        (status = 422, description = "`limit`, `cursor` or `order_id` is invalid \
+            (`invalid-request`)", body = Problem, content_type = "application/problem+json"),
+        ServerProblems,
+    ))]
 async fn list(
     State(api): Api,
     Query(q): Query<ListQuery>,

@@ -106,9 +106,9 @@ impl<S: Send + Sync> FromRequestParts<S> for PathId {
                 .map_err(|rejection| {
                     Problem::invalid(vec![FieldError::new("id", rejection.body_text())])
                 })?;
-        Uuid::parse_str(&raw)
+        crate::id::parse(&raw)
             .map(PathId)
-            .map_err(|_| Problem::invalid(vec![FieldError::new("id", "must be a UUID")]))
+            .ok_or_else(|| Problem::invalid(vec![FieldError::new("id", crate::id::EXPECTED)]))
     }
 }
 

@@ -3,6 +3,9 @@
 //! # Layout
 //! - [`problem`]: RFC 9457 `application/problem+json` errors, the one error shape on the wire.
 //! - [`extract`]: axum extractors whose rejections come back as problems naming the field.
+//! - [`openapi`]: the problem responses the OpenAPI document's operations share.
+//! - [`id`]: ids in the one form the API writes, hyphenated UUIDs.
+//! - [`integer`]: integer fields of request bodies, which JSON may write as `2.0`.
 //! - [`page`]: cursor pagination shared by every list endpoint.
 //! - [`db`]: opening a module's own SQLite database (one writer, several readers).
 //! - [`events`]: the event envelope and the handler trait consumers implement.
@@ -18,8 +21,11 @@ pub mod db;
 pub mod events;
 pub mod extract;
 pub mod health;
+pub mod id;
 pub mod inbox;
+pub mod integer;
 pub mod metrics;
+pub mod openapi;
 pub mod outbox;
 pub mod page;
 pub mod peer;

@@ -1,6 +1,7 @@
 //! Keyset pagination: `?limit=&cursor=` in, `{"data":[…],"next_cursor":…}` out.
 
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::problem::{FieldError, Problem};
@@ -9,10 +10,11 @@ pub const DEFAULT_LIMIT: u32 = 50;
 pub const MAX_LIMIT: u32 = 500;
 
 /// One page of a list, in id (that is, creation) order.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct Page<T> {
     pub data: Vec<T>,
     /// Pass it back as `cursor` to get the next page; `null` on the last one.
+    #[schema(value_type = Option<uuid::Uuid>)]
     pub next_cursor: Option<String>,
 }
 
@@ -62,9 +64,9 @@ impl PageRequest {
         }
         let after = match cursor {
             None => None,
-            Some(raw) => match Uuid::parse_str(raw) {
-                Ok(id) => Some(id),
-                Err(_) => {
+            Some(raw) => match crate::id::parse(raw) {
+                Some(id) => Some(id),
+                None => {
                     errors.push(FieldError::new(
                         "cursor",
                         "must be a `next_cursor` value from an earlier page",

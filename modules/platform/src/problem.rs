@@ -3,12 +3,13 @@
 use axum::response::{IntoResponse, Response};
 use http::{header, HeaderValue, StatusCode};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 /// The media type of a problem body.
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
 /// One input field that was rejected, and why.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct FieldError {
     /// Where the value sits in the request: `email`, `items[0].quantity`, `id`.
     pub field: String,
@@ -27,14 +28,23 @@ impl FieldError {
 
 /// An RFC 9457 problem. `code` is a stable machine-readable slug; the HTTP clients of the
 /// modules map it back to their error variants so that a caller cannot tell local from remote.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({
+    "type": "/problems/invalid-request",
+    "title": "The request has invalid fields",
+    "status": 422,
+    "detail": "items[0].quantity: must be between 1 and 10000",
+    "code": "invalid-request",
+    "errors": [{"field": "items[0].quantity", "message": "must be between 1 and 10000"}]
+}))]
 pub struct Problem {
-    /// A URI reference naming the kind of problem.
+    /// A URI reference naming the kind of problem, such as `/problems/not-found`.
     #[serde(rename = "type")]
     pub kind: String,
     /// A short summary that is the same for every occurrence of this kind.
     pub title: String,
     /// The HTTP status code, repeated in the body for clients that lose the header.
+    #[schema(minimum = 100, maximum = 599)]
     pub status: u16,
     /// What went wrong this time.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -17,7 +17,7 @@ use platform::db::Db;
 use platform::peer::Peer;
 use users_api::UsersApi;
 
-pub use router::router;
+pub use router::{router, UsersDoc};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/users");
 

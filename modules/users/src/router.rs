@@ -7,10 +7,12 @@ use axum::routing::{get, post};
 use axum::Router;
 use http::{header, StatusCode};
 use platform::extract::{Json, PathId, Query};
+use platform::openapi::{JsonBodyProblems, ServerProblems};
 use platform::page::{Page, PageRequest};
 use platform::Problem;
 use serde::Deserialize;
 use users_api::{user_path, NewUser, User, UsersApi, PATH};
+use utoipa::{IntoParams, OpenApi};
 
 type Api = State<Arc<dyn UsersApi>>;
 
@@ -21,6 +23,36 @@ pub fn router(api: Arc<dyn UsersApi>) -> Router {
         .with_state(api)
 }
 
+/// The operations of [`router`] in the OpenAPI document.
+#[derive(OpenApi)]
+#[openapi(
+    paths(create, get_one, list),
+    tags((name = "users", description = "Who may buy"))
+)]
+pub struct UsersDoc;
+
+/// Registers a user.
+#[utoipa::path(post, path = "/users", operation_id = "create_user", tag = "users",
+    request_body = NewUser,
+    responses(
+        (status = 201, description = "The user, registered", body = User,
+            headers(("location" = String, description = "The user's path, `/users/{id}`")),
+            links(
+                ("GetUser" = (operation_id = "get_user",
+                    parameters(("id" = "$response.body#/id")))),
+                ("ListOrdersOfUser" = (operation_id = "list_orders",
+                    parameters(("user_id" = "$response.body#/id")))),
+                ("PlaceOrderForUser" = (operation_id = "place_order",
+                    request_body = json!({"user_id": "$response.body#/id"}))),
+            )),
+        (status = 409, description = "Another user has this email, in any case \
+            (`duplicate-email`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A field is missing, unknown or invalid \
+            (`invalid-request`; `errors` names each)", body = Problem,
+            content_type = "application/problem+json"),
+        JsonBodyProblems,
+        ServerProblems,
+    ))]
 async fn create(
     State(api): Api,
     Json(new): Json<NewUser>,
@@ -40,16 +72,41 @@ async fn create(
     ))
 }
 
+/// One user.
+#[utoipa::path(get, path = "/users/{id}", operation_id = "get_user", tag = "users",
+    params(("id" = uuid::Uuid, Path, description = "The user's id")),
+    responses(
+        (status = 200, description = "The user", body = User),
+        (status = 404, description = "No user with this id (`not-found`)", body = Problem,
+            content_type = "application/problem+json"),
+        (status = 422, description = "The id is not a UUID (`invalid-request`)", body = Problem,
+            content_type = "application/problem+json"),
+        ServerProblems,
+    ))]
 async fn get_one(State(api): Api, PathId(id): PathId) -> Result<axum::Json<User>, Problem> {
     Ok(axum::Json(api.get(id).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct ListQuery {
+    /// How many users to return, 50 unless given.
+    #[param(minimum = 1, maximum = 500)]
     limit: Option<u32>,
+    /// The `next_cursor` of the previous page.
+    #[param(value_type = Option<uuid::Uuid>)]
     cursor: Option<String>,
 }
 
+/// Users in the order they registered, a page at a time.
+#[utoipa::path(get, path = "/users", operation_id = "list_users", tag = "users",
+    params(ListQuery),
+    responses(
+        (status = 200, description = "A page of users", body = Page<User>),
+        (status = 422, description = "`limit` or `cursor` is invalid (`invalid-request`)",
+            body = Problem, content_type = "application/problem+json"),
+        ServerProblems,
+    ))]
 async fn list(
     State(api): Api,
     Query(q): Query<ListQuery>,

@@ -13,7 +13,7 @@ impl Email {
 
     pub(crate) fn parse(raw: &str) -> Result<Self, FieldError> {
         let invalid = |why: &str| FieldError::new("email", why);
-        if raw.len() > Self::MAX_LEN {
+        if raw.chars().count() > Self::MAX_LEN {
             return Err(invalid("must be at most 254 characters"));
         }
         if raw.chars().any(|c| c.is_whitespace() || c.is_control()) {
@@ -55,10 +55,12 @@ impl Name {
         if trimmed.is_empty() {
             return Err(FieldError::new("name", "must not be blank"));
         }
-        if trimmed.chars().count() > Self::MAX_CHARS {
+        // Counted as sent, spaces included: the published schema bounds the value the
+        // client sends, and the two must agree.
+        if raw.chars().count() > Self::MAX_CHARS {
             return Err(FieldError::new("name", "must be at most 200 characters"));
         }
-        if trimmed.chars().any(char::is_control) {
+        if raw.chars().any(char::is_control) {
             return Err(FieldError::new(
                 "name",
                 "must not contain control characters",

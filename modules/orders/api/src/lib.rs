@@ -7,36 +7,66 @@ use platform::events::Event;
 use platform::page::{Page, PageRequest};
 use platform::{FieldError, Problem};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 pub const PATH: &str = "/orders";
 /// A repeat of `POST /orders` with the same key and body returns the first order.
 pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
 
+/// An order holds 1 to this many items.
+pub const MAX_ITEMS: usize = 100;
+/// The largest quantity of one item.
+pub const MAX_QUANTITY: u32 = 10_000;
+/// The largest unit price, in minor units: small enough that no order's total can overflow
+/// (`MAX_ITEMS × MAX_QUANTITY × MAX_UNIT_PRICE_CENTS ≤ i64::MAX`), so every order that
+/// passes the per-field rules can be charged.
+pub const MAX_UNIT_PRICE_CENTS: i64 = i64::MAX / (MAX_ITEMS as i64 * MAX_QUANTITY as i64);
+/// The longest SKU, in characters.
+pub const MAX_SKU_CHARS: usize = 64;
+
 pub fn order_path(id: Uuid) -> String {
     format!("{PATH}/{id}")
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+// The bounds below repeat the constants above as literals, which the derive requires;
+// a test of the orders module holds them equal.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OrderItem {
+    /// 1 to 64 characters, without surrounding spaces or control characters.
+    #[schema(
+        min_length = 1,
+        max_length = 64,
+        pattern = r"^[^\s\u0000-\u001F\u007F-\u009F]([^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F])?$",
+        example = "BOOK-1"
+    )]
     pub sku: String,
+    #[schema(minimum = 1, maximum = 10000, example = 2)]
+    #[serde(deserialize_with = "platform::integer::deserialize")]
     pub quantity: u32,
     /// Price of one unit in minor units of the order's currency (cents).
+    #[schema(minimum = 0, maximum = 9223372036854_i64, example = 1999)]
+    #[serde(deserialize_with = "platform::integer::deserialize")]
     pub unit_price_cents: i64,
 }
 
 /// The body of `POST /orders`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PlaceOrder {
+    /// The buyer: an existing user, or the order is refused with a 422 `unknown-user`.
+    #[serde(deserialize_with = "platform::id::deserialize")]
     pub user_id: Uuid,
     /// ISO 4217 code, three capital letters.
+    #[schema(pattern = "^[A-Z]{3}$", example = "EUR")]
     pub currency: String,
+    #[schema(min_items = 1, max_items = 100)]
     pub items: Vec<OrderItem>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// `pending` until payments decides, then `paid` or `payment_failed`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum OrderStatus {
     Pending,
@@ -44,12 +74,14 @@ pub enum OrderStatus {
     PaymentFailed,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Order {
     pub id: Uuid,
     pub user_id: Uuid,
     pub currency: String,
     pub items: Vec<OrderItem>,
+    /// The sum of quantity × unit price, in minor units.
+    #[schema(minimum = 0)]
     pub total_cents: i64,
     pub status: OrderStatus,
     pub created_at: DateTime<Utc>,

@@ -7,6 +7,7 @@ use platform::events::Event;
 use platform::page::{Page, PageRequest};
 use platform::{FieldError, Problem};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 pub const PATH: &str = "/payments";
@@ -15,17 +16,20 @@ pub fn payment_path(id: Uuid) -> String {
     format!("{PATH}/{id}")
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum PaymentStatus {
     Authorized,
     Declined,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// The one payment of an order, recorded when payments has decided.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Payment {
     pub id: Uuid,
     pub order_id: Uuid,
+    /// The order's total, in minor units.
+    #[schema(minimum = 0)]
     pub amount_cents: i64,
     pub currency: String,
     pub status: PaymentStatus,

@@ -7,6 +7,7 @@ use http::StatusCode;
 use platform::page::{Page, PageRequest};
 use platform::{FieldError, Problem};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 /// Where the module's resources live, for the router, the client and the gateway alike.
@@ -16,19 +17,33 @@ pub fn user_path(id: Uuid) -> String {
     format!("{PATH}/{id}")
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct User {
     pub id: Uuid,
+    /// As registered; unique regardless of case.
+    #[schema(format = Email, example = "ada@example.com")]
     pub email: String,
+    /// Without surrounding spaces.
+    #[schema(example = "Ada Lovelace")]
     pub name: String,
     pub created_at: DateTime<Utc>,
 }
 
 /// The body of `POST /users`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewUser {
+    /// An address such as `ada@example.com`: no spaces, a local part of at most 64
+    /// characters, a domain with a dot. Another user's address, in any case, is a 409.
+    #[schema(format = Email, max_length = 254, example = "ada@example.com")]
     pub email: String,
+    /// At most 200 characters, not blank, no control characters; surrounding spaces are
+    /// dropped.
+    #[schema(
+        max_length = 200,
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$",
+        example = "Ada Lovelace"
+    )]
     pub name: String,
 }
 

@@ -1,0 +1,74 @@
+//! The problem responses of the OpenAPI document that many operations share. Each is
+//! `application/problem+json` with the [`Problem`] schema; an operation names, next to
+//! its own, the groups it can answer with.
+
+use std::collections::BTreeMap;
+
+use utoipa::openapi::{ContentBuilder, Ref, RefOr, Response, ResponseBuilder};
+use utoipa::IntoResponses;
+
+use crate::problem::{Problem, PROBLEM_JSON};
+
+/// A response whose body is a [`Problem`].
+pub fn problem_response(description: &str) -> RefOr<Response> {
+    let schema = Ref::from_schema_name(<Problem as utoipa::ToSchema>::name());
+    ResponseBuilder::new()
+        .description(description)
+        .content(
+            PROBLEM_JSON,
+            ContentBuilder::new().schema(Some(schema)).build(),
+        )
+        .build()
+        .into()
+}
+
+/// What any operation taking a JSON body may answer before its handler runs (see
+/// [`crate::extract::Json`]).
+pub struct JsonBodyProblems;
+
+impl IntoResponses for JsonBodyProblems {
+    fn responses() -> BTreeMap<String, RefOr<Response>> {
+        BTreeMap::from([
+            (
+                "400".to_owned(),
+                problem_response(
+                    "The body is not well-formed JSON (`malformed-json`) or could not be read \
+                     (`unreadable-body`)",
+                ),
+            ),
+            (
+                "413".to_owned(),
+                problem_response("The body is larger than the server accepts (`body-too-large`)"),
+            ),
+            (
+                "415".to_owned(),
+                problem_response(
+                    "The body was not sent as `application/json` (`unsupported-media-type`)",
+                ),
+            ),
+        ])
+    }
+}
+
+/// What any operation may answer when the fault is not the client's.
+pub struct ServerProblems;
+
+impl IntoResponses for ServerProblems {
+    fn responses() -> BTreeMap<String, RefOr<Response>> {
+        BTreeMap::from([
+            (
+                "500".to_owned(),
+                problem_response(
+                    "A fault of the server; its cause is logged, not sent (`internal`)",
+                ),
+            ),
+            (
+                "503".to_owned(),
+                problem_response(
+                    "A module this request needs cannot be reached or did not answer in time \
+                     (`unavailable`); retry later",
+                ),
+            ),
+        ])
+    }
+}
