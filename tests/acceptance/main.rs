@@ -9,7 +9,10 @@
 mod cli;
 mod faults;
 mod flows;
+mod hops;
 mod inputs;
+mod internal;
+mod stub;
 mod support;
 
 /// Generates `all_in_one::$scenario`, `split::$scenario` and `mixed::$scenario`, each
