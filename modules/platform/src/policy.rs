@@ -15,7 +15,9 @@ use http::Method;
 use tower::retry::{Policy, RetryLayer};
 use tower::util::BoxCloneSyncService;
 use tower::ServiceBuilder;
-use tower_resilience_circuitbreaker::{CircuitBreakerError, CircuitBreakerLayer, CircuitState};
+use tower_resilience_circuitbreaker::{
+    CircuitBreakerError, CircuitBreakerHandle, CircuitBreakerLayer, CircuitState, FnClassifier,
+};
 
 /// State of each peer's circuit breaker: 0 closed, 1 half-open (one probe in flight),
 /// 2 open (calls refused without being attempted).
@@ -65,40 +67,45 @@ impl From<CircuitBreakerError<reqwest::Error>> for CallError {
 /// The stack calls to one peer go through. Clones share the breaker.
 pub(crate) type Calls = BoxCloneSyncService<reqwest::Request, reqwest::Response, CallError>;
 
+/// What the breaker counts as a failure: no answer at all.
+type Classifier = FnClassifier<fn(&Result<reqwest::Response, reqwest::Error>) -> bool>;
+
+fn unanswered(result: &Result<reqwest::Response, reqwest::Error>) -> bool {
+    result.is_err()
+}
+
 /// Builds the stack for calls to `peer` over `http`.
 pub(crate) fn calls(peer: &'static str, http: reqwest::Client, policy: &CallPolicy) -> Calls {
-    let attempt = if policy.breaker_failures == 0 {
-        BoxCloneSyncService::new(
+    if policy.breaker_failures == 0 {
+        let attempt = ServiceBuilder::new()
+            .map_err(CallError::Transport)
+            .service(http);
+        return BoxCloneSyncService::new(
             ServiceBuilder::new()
-                .map_err(CallError::Transport)
-                .service(http),
-        )
-    } else {
-        metrics::gauge!(PEER_BREAKER_STATE, "peer" => peer).set(gauge_value(CircuitState::Closed));
-        let breaker = CircuitBreakerLayer::builder()
-            .name(peer)
-            .consecutive_failures(policy.breaker_failures as usize)
-            .wait_duration_in_open(policy.breaker_open)
-            .permitted_calls_in_half_open(1)
-            .failure_classifier(|result: &Result<reqwest::Response, reqwest::Error>| {
-                result.is_err()
-            })
-            .on_state_transition(move |from, to| {
-                tracing::warn!(peer, ?from, ?to, "circuit breaker changed state");
-                metrics::gauge!(PEER_BREAKER_STATE, "peer" => peer).set(gauge_value(to));
-            })
-            .build()
-            .expect("a breaker with at least one failure and one probe is valid");
-        BoxCloneSyncService::new(
-            ServiceBuilder::new()
-                .map_err(CallError::from)
-                .layer(breaker)
-                .service(http),
-        )
-    };
+                .layer(RetryLayer::new(Idempotent::new(policy, None)))
+                .service(attempt),
+        );
+    }
+    metrics::gauge!(PEER_BREAKER_STATE, "peer" => peer).set(gauge_value(CircuitState::Closed));
+    let (breaker, handle) = CircuitBreakerLayer::builder()
+        .name(peer)
+        .consecutive_failures(policy.breaker_failures as usize)
+        .wait_duration_in_open(policy.breaker_open)
+        .permitted_calls_in_half_open(1)
+        .failure_classifier(unanswered as fn(&_) -> bool)
+        .on_state_transition(move |from, to| {
+            tracing::warn!(peer, ?from, ?to, "circuit breaker changed state");
+            metrics::gauge!(PEER_BREAKER_STATE, "peer" => peer).set(gauge_value(to));
+        })
+        .build_with_handle()
+        .expect("a breaker with at least one failure and one probe is valid");
+    let attempt = ServiceBuilder::new()
+        .map_err(CallError::from)
+        .layer(breaker)
+        .service(http);
     BoxCloneSyncService::new(
         ServiceBuilder::new()
-            .layer(RetryLayer::new(Idempotent::new(policy)))
+            .layer(RetryLayer::new(Idempotent::new(policy, Some(handle))))
             .service(attempt),
     )
 }
@@ -113,23 +120,31 @@ fn gauge_value(state: CircuitState) -> f64 {
 
 /// Retries GET and HEAD — requests that change nothing, so a second attempt is harmless —
 /// when the first got no answer for a reason other than a timeout: a retry after a timeout
-/// would double the wait the timeout exists to bound. Never retries a refusal of the
-/// breaker, and never any other method.
+/// would double the wait the timeout exists to bound. Never retries once the breaker is no
+/// longer closed (the retry would only be refused, after a wait), and never any other method.
 #[derive(Clone)]
 struct Idempotent {
     left: u32,
     next_delay: Duration,
+    breaker: Option<CircuitBreakerHandle<Classifier>>,
 }
 
 impl Idempotent {
     /// The longest single wait between attempts, whatever the backoff has grown to.
     const MAX_DELAY: Duration = Duration::from_secs(1);
 
-    fn new(policy: &CallPolicy) -> Self {
+    fn new(policy: &CallPolicy, breaker: Option<CircuitBreakerHandle<Classifier>>) -> Self {
         Self {
             left: policy.retries,
             next_delay: policy.retry_backoff,
+            breaker,
         }
+    }
+
+    fn breaker_closed(&self) -> bool {
+        self.breaker
+            .as_ref()
+            .is_none_or(|breaker| breaker.state() == CircuitState::Closed)
     }
 
     /// "Equal jitter": half the delay, plus a random part of the other half, so that
@@ -150,7 +165,7 @@ impl Policy<reqwest::Request, reqwest::Response, CallError> for Idempotent {
         result: &mut Result<reqwest::Response, CallError>,
     ) -> Option<Self::Future> {
         let retriable = matches!(result, Err(CallError::Transport(err)) if !err.is_timeout());
-        if !retriable || self.left == 0 {
+        if !retriable || self.left == 0 || !self.breaker_closed() {
             return None;
         }
         self.left -= 1;
@@ -171,11 +186,14 @@ mod tests {
 
     #[test]
     fn backoff_doubles_with_jitter_and_is_capped() {
-        let mut policy = Idempotent::new(&CallPolicy {
-            retries: 10,
-            retry_backoff: Duration::from_millis(100),
-            ..CallPolicy::default()
-        });
+        let mut policy = Idempotent::new(
+            &CallPolicy {
+                retries: 10,
+                retry_backoff: Duration::from_millis(100),
+                ..CallPolicy::default()
+            },
+            None,
+        );
         let bounds = [
             (50, 100),
             (100, 200),
@@ -195,16 +213,19 @@ mod tests {
 
     #[test]
     fn only_idempotent_requests_are_cloned_for_a_retry() {
-        let mut policy = Idempotent::new(&CallPolicy::default());
+        let mut policy = Idempotent::new(&CallPolicy::default(), None);
         let url = reqwest::Url::parse("http://users:8080/users").unwrap();
         let get = reqwest::Request::new(Method::GET, url.clone());
         let post = reqwest::Request::new(Method::POST, url);
         assert!(policy.clone_request(&get).is_some());
         assert!(policy.clone_request(&post).is_none());
-        let mut spent = Idempotent::new(&CallPolicy {
-            retries: 0,
-            ..CallPolicy::default()
-        });
+        let mut spent = Idempotent::new(
+            &CallPolicy {
+                retries: 0,
+                ..CallPolicy::default()
+            },
+            None,
+        );
         assert!(spent.clone_request(&get).is_none());
     }
 }
