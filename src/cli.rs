@@ -5,7 +5,10 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
+use platform::internal::InternalToken;
+use platform::policy::CallPolicy;
 
+use crate::limits::Limits;
 use crate::roles::Roles;
 
 /// One binary, a modular monolith or a set of microservices, chosen by a flag.
@@ -98,6 +101,55 @@ pub struct ServeArgs {
     /// their child processes never outlive them.
     #[arg(long, env = "CLEAVE_EXIT_ON_STDIN_EOF")]
     pub exit_on_stdin_eof: bool,
+
+    // Who may call the internal routes, and the policies on every hop.
+    /// Secret shared by the processes of a deployment: required on their internal routes
+    /// (event delivery) and sent on calls to them. Without one, a process that serves
+    /// internal routes leaves them open to anyone who reaches its port.
+    #[arg(
+        long,
+        env = "CLEAVE_INTERNAL_TOKEN",
+        hide_env_values = true,
+        conflicts_with = "internal_token_file"
+    )]
+    pub internal_token: Option<InternalToken>,
+
+    /// File holding the internal token (a Docker or Kubernetes secret); a line break at
+    /// its end is ignored.
+    #[arg(long, env = "CLEAVE_INTERNAL_TOKEN_FILE")]
+    pub internal_token_file: Option<PathBuf>,
+
+    /// Extra attempts for a GET to another module that got no answer (connection refused
+    /// or cut). Never after a timeout, never for a POST.
+    #[arg(long, env = "CLEAVE_PEER_RETRIES", default_value_t = CallPolicy::default().retries)]
+    pub peer_retries: u32,
+
+    /// Wait before the first retry, in milliseconds; doubled for each next one (at most
+    /// 1 s), with random jitter.
+    #[arg(long, env = "CLEAVE_PEER_RETRY_BACKOFF_MS", default_value_t = 50)]
+    pub peer_retry_backoff_ms: u64,
+
+    /// Failed calls in a row (no connection, no answer in time) after which the breaker of
+    /// that module opens: its calls fail at once with 503 for --breaker-open-ms. 0 disables
+    /// the breaker.
+    #[arg(long, env = "CLEAVE_BREAKER_FAILURES", default_value_t = CallPolicy::default().breaker_failures)]
+    pub breaker_failures: u32,
+
+    /// How long an open breaker refuses calls, in milliseconds, before it lets one through
+    /// to find out whether the module is back.
+    #[arg(long, env = "CLEAVE_BREAKER_OPEN_MS", default_value_t = 2_000,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub breaker_open_ms: u64,
+
+    /// Public requests served at once; more are refused at once with 503 and Retry-After
+    /// instead of queueing. 0: no bound.
+    #[arg(long, env = "CLEAVE_MAX_IN_FLIGHT", default_value_t = 1_024)]
+    pub max_in_flight: usize,
+
+    /// Requests per second one client (IP address) may send to the gateway, in bursts of
+    /// as many; more get 429 with Retry-After. 0: no limit.
+    #[arg(long, env = "CLEAVE_RATE_LIMIT", default_value_t = 20_000)]
+    pub rate_limit: u32,
 }
 
 impl ServeArgs {
@@ -107,5 +159,63 @@ impl ServeArgs {
 
     pub fn shutdown_grace(&self) -> Duration {
         Duration::from_millis(self.shutdown_grace_ms)
+    }
+
+    /// The internal token, from the flag or read from its file.
+    pub fn internal_token(&self) -> anyhow::Result<Option<InternalToken>> {
+        match (&self.internal_token, &self.internal_token_file) {
+            (Some(token), _) => Ok(Some(token.clone())),
+            (None, Some(path)) => InternalToken::read(path).map(Some),
+            (None, None) => Ok(None),
+        }
+    }
+
+    pub fn call_policy(&self) -> CallPolicy {
+        CallPolicy {
+            retries: self.peer_retries,
+            retry_backoff: Duration::from_millis(self.peer_retry_backoff_ms),
+            breaker_failures: self.breaker_failures,
+            breaker_open: Duration::from_millis(self.breaker_open_ms),
+        }
+    }
+
+    pub fn limits(&self) -> Limits {
+        Limits {
+            max_in_flight: self.max_in_flight,
+            rate_per_client: self.rate_limit,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::Cli;
+
+    #[test]
+    fn the_internal_token_never_shows_in_debug_output() {
+        let cli = Cli::parse_from([
+            "cleave",
+            "--role=orders",
+            "--internal-token",
+            "s3cret-token",
+        ]);
+        let token = cli.serve.internal_token().unwrap();
+        assert!(token.is_some());
+        let shown = format!("{cli:?}");
+        assert!(!shown.contains("s3cret"), "{shown}");
+    }
+
+    #[test]
+    fn a_token_and_a_token_file_exclude_each_other() {
+        let both = Cli::try_parse_from([
+            "cleave",
+            "--internal-token",
+            "s3cret-token",
+            "--internal-token-file",
+            "/run/secrets/token",
+        ]);
+        assert!(both.is_err());
     }
 }

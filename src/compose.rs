@@ -11,19 +11,21 @@ use payments::processor::Processor;
 use payments::PaymentsModule;
 use payments_api::PaymentsApi;
 use platform::db::Db;
-use platform::events::{consumer_router, EventHandler, RemoteConsumer};
+use platform::events::{consumer_path, consumer_router, EventHandler, RemoteConsumer};
+use platform::internal;
 use platform::outbox::{Relay, Subscriber};
 use platform::peer::{self, Peer};
 use users::UsersModule;
 use users_api::UsersApi;
 
 use crate::cli::ServeArgs;
+use crate::limits;
 use crate::roles::Roles;
 
 /// Everything a process runs, before it starts serving.
 pub struct Composition {
     /// The public API of local modules (and of remote ones, through the gateway), the
-    /// internal event routes of local consumers, and health.
+    /// internal event routes of local consumers whose producers run elsewhere, and health.
     pub router: Router,
     /// One relay per local module that publishes events.
     pub relays: Vec<Relay>,
@@ -103,10 +105,15 @@ async fn open(
 /// Builds the process for `args`.
 pub async fn build(args: &ServeArgs) -> anyhow::Result<Composition> {
     let roles = args.modules.role;
+    let token = args.internal_token()?;
     let http = peer::http_client(args.peer_timeout());
-    let users_peer = Peer::new(users::NAME, &args.users_url, http.clone());
-    let orders_peer = Peer::new(orders::NAME, &args.orders_url, http.clone());
-    let payments_peer = Peer::new(payments::NAME, &args.payments_url, http);
+    let policy = args.call_policy();
+    let peer = |name: &'static str, url: &str| {
+        Peer::with_policy(name, url, http.clone(), &policy).with_internal_token(token.clone())
+    };
+    let users_peer = peer(users::NAME, &args.users_url);
+    let orders_peer = peer(orders::NAME, &args.orders_url);
+    let payments_peer = peer(payments::NAME, &args.payments_url);
 
     let processor = Processor {
         limit_cents: args.payment_limit_cents,
@@ -119,24 +126,23 @@ pub async fn build(args: &ServeArgs) -> anyhow::Result<Composition> {
     )
     .await?;
 
-    // The contract is the product's, not a module's: every process serves the same one.
-    let mut router = platform::health::router(local.dbs()).merge(crate::openapi::router());
+    let mut api = Router::new();
     let mut relays = Vec::new();
 
     let users_api: Option<Arc<dyn UsersApi>> = match &local.users {
         Some(m) => Some(m.api()),
         None => roles.gateway.then(|| users::client(users_peer)),
     };
-    if let Some(api) = users_api {
-        router = router.merge(users::router(api));
+    if let Some(users) = users_api {
+        api = api.merge(users::router(users));
     }
 
     let orders_api: Option<Arc<dyn OrdersApi>> = match &local.orders {
         Some(m) => Some(m.api()),
         None => roles.gateway.then(|| orders::client(orders_peer.clone())),
     };
-    if let Some(api) = orders_api {
-        router = router.merge(orders::router(api));
+    if let Some(orders) = orders_api {
+        api = api.merge(orders::router(orders));
     }
 
     let payments_api: Option<Arc<dyn PaymentsApi>> = match &local.payments {
@@ -145,8 +151,8 @@ pub async fn build(args: &ServeArgs) -> anyhow::Result<Composition> {
             .gateway
             .then(|| payments::client(payments_peer.clone())),
     };
-    if let Some(api) = payments_api {
-        router = router.merge(payments::router(api));
+    if let Some(payments) = payments_api {
+        api = api.merge(payments::router(payments));
     }
 
     // Events: orders → payments (OrderPlaced), payments → orders (payment outcomes).
@@ -169,13 +175,31 @@ pub async fn build(args: &ServeArgs) -> anyhow::Result<Composition> {
             handler,
         }]));
     }
-    if let Some(handler) = orders_handler {
-        router = router.merge(consumer_router(orders::NAME, handler));
+    // A consumer's route is served only where a producer it consumes from runs in another
+    // process: in one process events never touch HTTP, and a route that is not there
+    // cannot be called from outside.
+    let mut internal = Router::new();
+    let mut internal_paths = Vec::new();
+    if let Some(handler) = orders_handler.filter(|_| local.payments.is_none()) {
+        internal = internal.merge(consumer_router(orders::NAME, handler));
+        internal_paths.push(consumer_path(orders::NAME));
     }
-    if let Some(handler) = payments_handler {
-        router = router.merge(consumer_router(payments::NAME, handler));
+    if let Some(handler) = payments_handler.filter(|_| local.orders.is_none()) {
+        internal = internal.merge(consumer_router(payments::NAME, handler));
+        internal_paths.push(consumer_path(payments::NAME));
+    }
+    if token.is_none() && !internal_paths.is_empty() {
+        tracing::warn!(
+            routes = ?internal_paths,
+            "internal routes are open to anyone who reaches this port: set --internal-token or --internal-token-file"
+        );
     }
 
+    // The contract is the product's, not a module's: every process serves the same one.
+    let router = platform::health::router(local.dbs())
+        .merge(crate::openapi::router())
+        .merge(limits::public(api, args.limits(), roles.gateway))
+        .merge(internal::guard(internal, token));
     Ok(Composition {
         router,
         relays,

@@ -1,7 +1,9 @@
 //! Running a topology as child processes of this binary, for `cleave up` and
 //! `cleave compare`. Children are started with `--exit-on-stdin-eof` and a pipe on their
 //! standard input: if this process dies, even by SIGKILL, the pipe closes and every child
-//! shuts down on its own — none is left behind.
+//! shuts down on its own — none is left behind. Unless this process was given an internal
+//! token, the children share one made up for the run, so that their internal routes are
+//! not left open.
 
 use std::io::{IsTerminal, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener};
@@ -71,6 +73,8 @@ pub struct Launched {
     pub processes: Vec<Process>,
     options: LaunchOptions,
     http: reqwest::Client,
+    /// The internal token made up for the children, if this process was given none.
+    token: Option<String>,
 }
 
 fn url_of(addr: SocketAddr) -> String {
@@ -80,6 +84,21 @@ fn url_of(addr: SocketAddr) -> String {
         addr.ip()
     };
     format!("http://{}", SocketAddr::new(host, addr.port()))
+}
+
+/// A fresh random token, unless one is set for this process (and so for its children).
+fn run_token() -> anyhow::Result<Option<String>> {
+    let given = ["CLEAVE_INTERNAL_TOKEN", "CLEAVE_INTERNAL_TOKEN_FILE"]
+        .iter()
+        .any(|name| std::env::var_os(name).is_some());
+    if given {
+        return Ok(None);
+    }
+    let mut bytes = [0u8; 32];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut random| std::io::Read::read_exact(&mut random, &mut bytes))
+        .context("reading /dev/urandom for the internal token")?;
+    Ok(Some(bytes.iter().map(|b| format!("{b:02x}")).collect()))
 }
 
 fn free_port() -> anyhow::Result<u16> {
@@ -134,6 +153,7 @@ impl Launched {
             http: reqwest::Client::builder()
                 .timeout(Duration::from_secs(2))
                 .build()?,
+            token: run_token()?,
         };
         for i in 0..launched.processes.len() {
             launched.spawn(i)?;
@@ -157,7 +177,12 @@ impl Launched {
     fn spawn(&mut self, i: usize) -> anyhow::Result<()> {
         let exe = std::env::current_exe().context("locating the cleave binary")?;
         let process = &mut self.processes[i];
-        let mut child = Command::new(exe)
+        let mut command = Command::new(exe);
+        // In the environment, not the arguments: other users of the machine can read those.
+        if let Some(token) = &self.token {
+            command.env("CLEAVE_INTERNAL_TOKEN", token);
+        }
+        let mut child = command
             .args(&process.args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())

@@ -4,6 +4,7 @@
 //! - [`cli`]: flags and subcommands; every flag is also a `CLEAVE_…` variable.
 //! - [`roles`]: the role set of a process (`--role=users,orders`).
 //! - [`compose`]: the composition root, the only code that knows which module is local.
+//! - [`limits`]: what bounds the requests a process takes in: in flight, and per client.
 //! - [`launch`]: a topology as child processes (for `up` and `compare`).
 //! - [`up`]: `cleave up`, a topology on this machine with prefixed logs.
 //! - [`compare`]: `cleave compare`, the measured comparison of topologies.
@@ -16,6 +17,7 @@ pub mod cli;
 pub mod compare;
 pub mod compose;
 pub mod launch;
+pub mod limits;
 pub mod openapi;
 pub mod probe;
 pub mod roles;

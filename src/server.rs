@@ -1,5 +1,6 @@
 //! Serving a composed process until it is told to stop.
 
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use axum::extract::DefaultBodyLimit;
@@ -35,6 +36,8 @@ pub async fn serve(
         .collect();
 
     let app = public(router, max_body_bytes);
+    // The client's address keys the gateway's rate limit.
+    let app = app.into_make_service_with_connect_info::<SocketAddr>();
     let server =
         axum::serve(listener, app).with_graceful_shutdown(shutdown.clone().cancelled_owned());
     let mut served = tokio::spawn(async move { server.await });

@@ -42,7 +42,8 @@ pub fn peer_totals(exposition: &str) -> PeerTotals {
         let Ok(value) = value.parse::<f64>() else {
             continue;
         };
-        if name == PEER_REQUESTS {
+        // A call its breaker refused never left the process.
+        if name == PEER_REQUESTS && !series.contains("outcome=\"refused\"") {
             totals.calls += value;
         } else if name == PEER_SENT_BYTES || name == PEER_RECEIVED_BYTES {
             totals.bytes += value;

@@ -75,9 +75,38 @@ async fn help_lists_every_flag() {
         "--peer-timeout-ms",
         "--max-body-bytes",
         "--shutdown-grace-ms",
+        "--internal-token",
+        "--internal-token-file",
+        "--peer-retries",
+        "--peer-retry-backoff-ms",
+        "--breaker-failures",
+        "--breaker-open-ms",
+        "--max-in-flight",
+        "--rate-limit",
     ] {
         assert!(help.contains(flag), "{flag} is not in the help:\n{help}");
     }
+}
+
+#[tokio::test]
+async fn help_never_shows_the_internal_token() {
+    let mut command = tokio::process::Command::from(cleave_command());
+    command
+        .arg("--help")
+        .env("CLEAVE_INTERNAL_TOKEN", "s3cret-token")
+        .stdin(Stdio::null())
+        .kill_on_drop(true);
+    let output = tokio::time::timeout(CLI_TIMEOUT, command.output())
+        .await
+        .expect("`cleave --help` exits")
+        .expect("the cleave binary runs");
+    assert!(output.status.success(), "exit {}", output.status);
+    let help = printed(&output);
+    assert!(help.contains("CLEAVE_INTERNAL_TOKEN"), "{help}");
+    assert!(
+        !help.contains("s3cret"),
+        "the token is in the help:\n{help}"
+    );
 }
 
 #[tokio::test]

@@ -4,11 +4,17 @@
 //! dropped, whether the test passed or failed.
 
 use std::collections::HashMap;
+use std::fs::Permissions;
+use std::io::Write;
+use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
 use std::time::Duration;
+
+use tempfile::NamedTempFile;
+use uuid::Uuid;
 
 use crate::support::{poll_until, Module};
 
@@ -237,6 +243,16 @@ pub(crate) async fn wait_healthy(container: &str) {
     .await;
 }
 
+/// A file holding a fresh internal token, readable by the containers' user: Compose
+/// mounts a secret file as it is on the host.
+fn internal_token_file() -> NamedTempFile {
+    let mut file = NamedTempFile::new().expect("a temporary file");
+    writeln!(file, "{}", Uuid::new_v4()).expect("the token is written");
+    std::fs::set_permissions(file.path(), Permissions::from_mode(0o644))
+        .expect("the token file's mode is set");
+    file
+}
+
 /// `docker compose` where the engine's CLI has the plugin, else Debian's `docker-compose`.
 fn compose_command() -> Command {
     static PLUGIN: OnceLock<bool> = OnceLock::new();
@@ -264,6 +280,8 @@ pub(crate) fn published_url(container: &str) -> String {
 pub(crate) struct Containers {
     containers: HashMap<&'static str, String>,
     gateway_url: String,
+    // Compose's secret file, kept until the containers are gone.
+    _secret: Option<NamedTempFile>,
     // Dropped last: it removes the containers.
     _scope: Scope,
 }
@@ -276,10 +294,13 @@ impl Containers {
         docker_async(&["network", "create", &network])
             .await
             .unwrap_or_else(|err| panic!("{err}"));
+        let token = format!("CLEAVE_INTERNAL_TOKEN={}", Uuid::new_v4());
         let mut containers = HashMap::new();
         for role in ["users", "orders", "payments"] {
-            let name = tokio::task::block_in_place(|| run_module(&scope, &network, role, &[]))
-                .unwrap_or_else(|err| panic!("{err}"));
+            let name = tokio::task::block_in_place(|| {
+                run_module(&scope, &network, role, &["--env", &token])
+            })
+            .unwrap_or_else(|err| panic!("{err}"));
             containers.insert(role, name);
         }
         let gateway = tokio::task::block_in_place(|| {
@@ -299,6 +320,7 @@ impl Containers {
         Self {
             containers,
             gateway_url,
+            _secret: None,
             _scope: scope,
         }
     }
@@ -310,12 +332,14 @@ impl Containers {
         let scope = Scope::new();
         let project = scope.name("compose");
         let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("compose.yaml");
+        let secret = internal_token_file();
         let mut command = compose_command();
         command
             .args(["--project-name", &project, "--file"])
             .arg(&file)
             .env("CLEAVE_IMAGE", image())
-            .env("CLEAVE_PUBLISH", "127.0.0.1:");
+            .env("CLEAVE_PUBLISH", "127.0.0.1:")
+            .env("CLEAVE_INTERNAL_TOKEN_SECRET", secret.path());
         match profile {
             // The profile's one service, and not the default ones beside it.
             Some(profile) => command.args(["--profile", profile, "up", "--detach", profile]),
@@ -356,6 +380,7 @@ impl Containers {
         Self {
             containers,
             gateway_url,
+            _secret: Some(secret),
             _scope: scope,
         }
     }

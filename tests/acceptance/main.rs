@@ -13,8 +13,11 @@ mod contract;
 mod docker;
 mod faults;
 mod flows;
+mod hops;
 mod image;
 mod inputs;
+mod internal;
+mod stub;
 mod support;
 
 /// Generates `all_in_one::$scenario`, `split::$scenario`, `mixed::$scenario` and

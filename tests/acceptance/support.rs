@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use nix::sys::signal::{self, Signal};
 use nix::unistd::Pid;
-use reqwest::header::CONTENT_TYPE;
+use reqwest::header::{CONTENT_TYPE, RETRY_AFTER};
 use reqwest::{Method, RequestBuilder, StatusCode};
 use serde_json::{json, Value};
 use tempfile::TempDir;
@@ -273,6 +273,11 @@ impl Process {
         self.wait_ready().await;
     }
 
+    /// Everything the process has logged so far.
+    pub(crate) fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
     fn log_tail(&self) -> String {
         let text = std::fs::read_to_string(&self.log).unwrap_or_default();
         let lines: Vec<&str> = text.lines().collect();
@@ -310,16 +315,32 @@ pub(crate) struct Topology {
     http: reqwest::Client,
 }
 
+/// How the processes of a topology are configured beyond their roles and peers.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Options {
+    /// The internal token every process gets, as `--internal-token`…
+    pub(crate) internal_token: Option<String>,
+    /// …except the process of this module, which reads it from a file ending in a line break.
+    pub(crate) token_file_for: Option<Module>,
+    /// More arguments for every process.
+    pub(crate) args: Vec<String>,
+}
+
 impl Topology {
     /// Starts every process of `shape` and waits until all are ready; starts over on
     /// other ports if a port was taken before its process could bind it.
     pub(crate) async fn start(shape: Shape) -> Self {
+        Self::start_with(shape, &Options::default()).await
+    }
+
+    /// [`Topology::start`], with `options`.
+    pub(crate) async fn start_with(shape: Shape, options: &Options) -> Self {
         const ATTEMPTS: usize = 3;
         if shape == Shape::Containers {
             return Self::in_containers(Containers::start().await);
         }
         for attempt in 1..=ATTEMPTS {
-            match Self::try_start(shape).await {
+            match Self::try_start(shape, options).await {
                 Ok(topology) => return topology,
                 Err(label) => eprintln!("{label} lost its port (attempt {attempt}); starting over"),
             }
@@ -337,7 +358,7 @@ impl Topology {
         }
     }
 
-    async fn try_start(shape: Shape) -> Result<Self, String> {
+    async fn try_start(shape: Shape, options: &Options) -> Result<Self, String> {
         let dir = TempDir::new().expect("a temporary directory");
         let roles = shape.roles();
         let addrs: Vec<SocketAddr> = roles.iter().map(|_| free_addr()).collect();
@@ -363,6 +384,18 @@ impl Topology {
                 for (flag, url) in &peers {
                     args.extend([(*flag).to_owned(), url.clone()]);
                 }
+                if let Some(token) = &options.internal_token {
+                    let from_file = options.token_file_for.is_some_and(|m| hosts(role, m));
+                    if from_file {
+                        let file = dir.path().join(format!("{name}.token"));
+                        std::fs::write(&file, format!("{token}\n"))
+                            .expect("the token file is written");
+                        args.extend(["--internal-token-file".to_owned(), path_arg(&file)]);
+                    } else {
+                        args.extend(["--internal-token".to_owned(), token.clone()]);
+                    }
+                }
+                args.extend(options.args.iter().cloned());
                 let log = dir.path().join(format!("{name}.log"));
                 Process::spawn(role, *addr, args, log)
             })
@@ -398,6 +431,11 @@ impl Topology {
         &self.processes
     }
 
+    /// The process that carries the gateway, and so the public API.
+    pub(crate) fn gateway(&self) -> &Process {
+        &self.processes[0]
+    }
+
     /// The process that runs `module`.
     pub(crate) fn process_of(&self, module: Module) -> &Process {
         self.processes
@@ -428,22 +466,7 @@ impl Topology {
 
     /// Sends `request`; a transport error (nothing listening, connection cut) is an `Err`.
     pub(crate) async fn try_send(&self, request: RequestBuilder) -> Result<Reply, reqwest::Error> {
-        let response = request.send().await?;
-        let status = response.status();
-        let content_type = response
-            .headers()
-            .get(CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_owned();
-        let text = response.text().await?;
-        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
-        Ok(Reply {
-            status,
-            content_type,
-            body,
-            text,
-        })
+        Reply::read(request.send().await?).await
     }
 
     pub(crate) async fn send(&self, request: RequestBuilder) -> Reply {
@@ -619,6 +642,8 @@ pub(crate) fn id(resource: &Value) -> Uuid {
 pub(crate) struct Reply {
     pub(crate) status: StatusCode,
     pub(crate) content_type: String,
+    /// The `Retry-After` header, if any.
+    pub(crate) retry_after: Option<String>,
     /// The body as JSON; `Null` if it is not JSON.
     pub(crate) body: Value,
     pub(crate) text: String,
@@ -631,6 +656,42 @@ impl std::fmt::Display for Reply {
 }
 
 impl Reply {
+    /// Reads a whole answer.
+    pub(crate) async fn read(response: reqwest::Response) -> Result<Self, reqwest::Error> {
+        let status = response.status();
+        let header = |name| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        let content_type = header(CONTENT_TYPE).unwrap_or_default();
+        let retry_after = header(RETRY_AFTER);
+        let text = response.text().await?;
+        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Ok(Reply {
+            status,
+            content_type,
+            retry_after,
+            body,
+            text,
+        })
+    }
+
+    /// Asserts that this is a 503 or 429 problem telling when to come back, in seconds.
+    pub(crate) fn assert_come_back_later(&self, status: StatusCode) {
+        self.assert_problem(status, None);
+        let seconds = self
+            .retry_after
+            .as_deref()
+            .and_then(|v| v.parse::<u64>().ok());
+        assert!(
+            seconds.is_some_and(|s| s >= 1),
+            "no Retry-After in seconds: {self}"
+        );
+    }
+
     pub(crate) fn assert_status(&self, status: StatusCode) {
         assert_eq!(self.status, status, "{self}");
     }

@@ -127,7 +127,7 @@ impl RemoteConsumer {
 #[async_trait]
 impl EventHandler for RemoteConsumer {
     async fn handle(&self, batch: &[Envelope]) -> Result<(), EventError> {
-        let request = self.peer.post(&self.path).json(batch);
+        let request = self.peer.internal_post(&self.path).json(batch);
         match self.peer.send(request).await {
             Ok(_) => Ok(()),
             Err(problem) if problem.status == StatusCode::SERVICE_UNAVAILABLE.as_u16() => {

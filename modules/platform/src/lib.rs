@@ -12,6 +12,8 @@
 //! - [`outbox`]: events written in the producer's transaction, and the relay that delivers them.
 //! - [`inbox`]: the consumer's record of processed event ids, for idempotent handling.
 //! - [`peer`]: the HTTP client stack for calls to modules in other processes.
+//! - [`policy`]: retries and the circuit breaker every call to another process goes through.
+//! - [`internal`]: the token that keeps routes meant for modules (event delivery) to them.
 //! - [`request_id`]: the request id carried across every internal hop.
 //! - [`health`]: `/healthz` and `/readyz`.
 //! - [`metrics`]: Prometheus counters and histograms at `/metrics`.
@@ -24,11 +26,13 @@ pub mod health;
 pub mod id;
 pub mod inbox;
 pub mod integer;
+pub mod internal;
 pub mod metrics;
 pub mod openapi;
 pub mod outbox;
 pub mod page;
 pub mod peer;
+pub mod policy;
 pub mod problem;
 pub mod request_id;
 pub mod telemetry;

@@ -16,7 +16,8 @@ use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 pub const HTTP_REQUESTS: &str = "cleave_http_requests_total";
 /// Inbound request latency, by method and route template.
 pub const HTTP_DURATION: &str = "cleave_http_request_duration_seconds";
-/// Calls to other modules' processes, by peer and outcome (`ok`, `error`, `unreachable`).
+/// Calls to other modules' processes, by peer and outcome (`ok`, `error`, `unreachable`, or
+/// `refused` by an open circuit breaker without being attempted).
 pub const PEER_REQUESTS: &str = "cleave_peer_requests_total";
 /// Bytes of request bodies sent to other processes, by peer.
 pub const PEER_SENT_BYTES: &str = "cleave_peer_sent_bytes_total";

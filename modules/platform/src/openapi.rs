@@ -50,12 +50,21 @@ impl IntoResponses for JsonBodyProblems {
     }
 }
 
-/// What any operation may answer when the fault is not the client's.
+/// What any operation may answer when the fault is not in the request itself: the
+/// server, a module it needs, or the rate at which this client sends.
 pub struct ServerProblems;
 
 impl IntoResponses for ServerProblems {
     fn responses() -> BTreeMap<String, RefOr<Response>> {
         BTreeMap::from([
+            (
+                "429".to_owned(),
+                problem_response(
+                    "This client sends more requests per second than the gateway allows \
+                     (`rate-limited`); retry after `retry_after` seconds (also the \
+                     `Retry-After` header)",
+                ),
+            ),
             (
                 "500".to_owned(),
                 problem_response(
@@ -65,8 +74,10 @@ impl IntoResponses for ServerProblems {
             (
                 "503".to_owned(),
                 problem_response(
-                    "A module this request needs cannot be reached or did not answer in time \
-                     (`unavailable`); retry later",
+                    "A module this request needs cannot be reached, did not answer in time or \
+                     is refused by its open circuit breaker (`unavailable`), or the server has \
+                     too many requests in flight (`overloaded`); retry later, after \
+                     `retry_after` seconds when given (also the `Retry-After` header)",
                 ),
             ),
         ])

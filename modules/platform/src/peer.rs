@@ -1,13 +1,17 @@
-//! Calls to a module in another process. Every call carries the current request id, is
+//! Calls to a module in another process. Every call carries the current request id, goes
+//! through the peer's [`policy`](crate::policy) stack (retries, circuit breaker), is
 //! bounded by the client's timeout, and fails as a [`Problem`]: the peer's own problem
-//! when it answered with one, 503 when it could not be reached.
+//! when it answered with one, 503 when it could not be reached or its breaker is open.
 
 use std::time::Duration;
 
-use http::Method;
+use http::{header, Method};
 use serde::de::DeserializeOwned;
+use tower::ServiceExt;
 
+use crate::internal::InternalToken;
 use crate::metrics::{PEER_RECEIVED_BYTES, PEER_REQUESTS, PEER_SENT_BYTES};
+use crate::policy::{self, CallError, CallPolicy, Calls};
 use crate::problem::Problem;
 use crate::request_id;
 
@@ -22,21 +26,54 @@ pub fn http_client(timeout: Duration) -> reqwest::Client {
         .expect("the TLS-less client builds")
 }
 
-/// A module in another process, at a base URL such as `http://users:8080`.
-#[derive(Clone, Debug)]
+/// A module in another process, at a base URL such as `http://users:8080`. Clones share
+/// the connection pool and the circuit breaker.
+#[derive(Clone)]
 pub struct Peer {
     name: &'static str,
     base: String,
     http: reqwest::Client,
+    calls: Calls,
+    breaker_open: Duration,
+    token: Option<InternalToken>,
+}
+
+impl std::fmt::Debug for Peer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Peer")
+            .field("name", &self.name)
+            .field("base", &self.base)
+            .field("token", &self.token)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Peer {
+    /// A peer called with the default [`CallPolicy`].
     pub fn new(name: &'static str, base: &str, http: reqwest::Client) -> Self {
+        Self::with_policy(name, base, http, &CallPolicy::default())
+    }
+
+    pub fn with_policy(
+        name: &'static str,
+        base: &str,
+        http: reqwest::Client,
+        policy: &CallPolicy,
+    ) -> Self {
         Self {
             name,
             base: base.trim_end_matches('/').to_owned(),
+            calls: policy::calls(name, http.clone(), policy),
             http,
+            breaker_open: policy.breaker_open,
+            token: None,
         }
+    }
+
+    /// Sends `token` on requests to the peer's internal routes.
+    pub fn with_internal_token(mut self, token: Option<InternalToken>) -> Self {
+        self.token = token;
+        self
     }
 
     fn url(&self, path_and_query: &str) -> String {
@@ -60,6 +97,16 @@ impl Peer {
         self.request(Method::POST, path)
     }
 
+    /// A POST to one of the peer's internal routes, carrying the internal token if this
+    /// process has one. Public routes never get the token: it goes only where it is needed.
+    pub fn internal_post(&self, path: &str) -> reqwest::RequestBuilder {
+        let builder = self.post(path);
+        match &self.token {
+            Some(token) => builder.header(header::AUTHORIZATION, token.authorization()),
+            None => builder,
+        }
+    }
+
     /// Sends the request; a non-success answer becomes the peer's problem.
     pub async fn send(
         &self,
@@ -70,14 +117,20 @@ impl Peer {
             .body()
             .and_then(reqwest::Body::as_bytes)
             .map_or(0, <[u8]>::len);
-        metrics::counter!(PEER_SENT_BYTES, "peer" => self.name).increment(sent as u64);
-        let response = match self.http.execute(request).await {
+        let response = match self.calls.clone().oneshot(request).await {
             Ok(response) => response,
-            Err(err) => {
+            // Not attempted: nothing was sent.
+            Err(CallError::Refused) => {
+                self.count("refused");
+                return Err(self.refused());
+            }
+            Err(CallError::Transport(err)) => {
+                self.sent(sent);
                 self.count("unreachable");
                 return Err(self.unreachable(&err));
             }
         };
+        self.sent(sent);
         if response.status().is_success() {
             self.count("ok");
             Ok(response)
@@ -109,6 +162,10 @@ impl Peer {
         metrics::counter!(PEER_REQUESTS, "peer" => self.name, "outcome" => outcome).increment(1);
     }
 
+    fn sent(&self, bytes: usize) {
+        metrics::counter!(PEER_SENT_BYTES, "peer" => self.name).increment(bytes as u64);
+    }
+
     fn received(&self, bytes: usize) {
         metrics::counter!(PEER_RECEIVED_BYTES, "peer" => self.name).increment(bytes as u64);
     }
@@ -121,6 +178,15 @@ impl Peer {
             "cannot be reached"
         };
         Problem::unavailable(format!("the {} module {what}", self.name))
+    }
+
+    /// The breaker is open: the peer failed repeatedly and is left alone for a while.
+    fn refused(&self) -> Problem {
+        Problem::unavailable(format!(
+            "the {} module failed repeatedly; calls to it are paused",
+            self.name
+        ))
+        .with_retry_after(self.breaker_open)
     }
 
     async fn problem_from(&self, response: reqwest::Response) -> Problem {

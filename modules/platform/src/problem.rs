@@ -54,6 +54,10 @@ pub struct Problem {
     /// The fields at fault, when the request's content was rejected.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
+    /// Seconds after which the request may succeed if sent again; also sent as the
+    /// `Retry-After` header. Kept in the body so that it survives a hop through the gateway.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_after: Option<u64>,
 }
 
 impl Problem {
@@ -65,6 +69,7 @@ impl Problem {
             detail: None,
             code: code.to_owned(),
             errors: Vec::new(),
+            retry_after: None,
         }
     }
 
@@ -75,6 +80,13 @@ impl Problem {
 
     pub fn with_errors(mut self, errors: Vec<FieldError>) -> Self {
         self.errors = errors;
+        self
+    }
+
+    /// Tells the client when to try again, in whole seconds (at least one).
+    pub fn with_retry_after(mut self, after: std::time::Duration) -> Self {
+        let seconds = after.as_secs() + u64::from(after.subsec_nanos() > 0);
+        self.retry_after = Some(seconds.max(1));
         self
     }
 
@@ -137,10 +149,16 @@ impl std::fmt::Display for Problem {
 impl IntoResponse for Problem {
     fn into_response(self) -> Response {
         let status = self.status_code();
+        let retry_after = self.retry_after;
         let mut response = (status, axum::Json(self)).into_response();
         response
             .headers_mut()
             .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+        if let Some(seconds) = retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
         response
     }
 }

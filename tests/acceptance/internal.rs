@@ -1,0 +1,117 @@
+//! Routes only modules may call: absent where no other process needs them, refused
+//! without the deployment's token, and the event flow across processes with it.
+
+use reqwest::header::{AUTHORIZATION, WWW_AUTHENTICATE};
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::support::{http_client, id, Module, Options, Reply, Shape, Topology};
+
+const TOKEN: &str = "a-token-only-the-modules-know";
+const CONSUMERS: [&str; 2] = ["/internal/events/orders", "/internal/events/payments"];
+
+fn with_token() -> Options {
+    Options {
+        internal_token: Some(TOKEN.to_owned()),
+        ..Options::default()
+    }
+}
+
+/// POSTs an empty batch of events to `path` on `base`, with `authorization` if given.
+async fn deliver_nothing(base: &str, path: &str, authorization: Option<&str>) -> Reply {
+    let mut request = http_client().post(format!("{base}{path}")).json(&json!([]));
+    if let Some(value) = authorization {
+        request = request.header(AUTHORIZATION, value);
+    }
+    let response = request.send().await.expect("the process answers");
+    Reply::read(response).await.expect("the answer reads")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn all_in_one_serves_no_internal_route() {
+    let app = Topology::start(Shape::AllInOne).await;
+    for path in CONSUMERS {
+        let reply = deliver_nothing(&app.gateway().url(), path, None).await;
+        reply.assert_problem(StatusCode::NOT_FOUND, None);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn split_keeps_internal_routes_off_the_gateway_and_behind_the_token() {
+    let app = Topology::start_with(Shape::Split, &with_token()).await;
+    for path in CONSUMERS {
+        let bearer = format!("Bearer {TOKEN}");
+        let reply = deliver_nothing(&app.gateway().url(), path, Some(&bearer)).await;
+        reply.assert_problem(StatusCode::NOT_FOUND, None);
+    }
+    for (module, path) in [
+        (Module::Orders, CONSUMERS[0]),
+        (Module::Payments, CONSUMERS[1]),
+    ] {
+        let base = app.process_of(module).url();
+        // No token, another token, the token without its scheme.
+        for authorization in [None, Some("Bearer not-the-token"), Some(TOKEN)] {
+            let reply = deliver_nothing(&base, path, authorization).await;
+            reply.assert_problem(StatusCode::UNAUTHORIZED, None);
+        }
+        let challenge = http_client()
+            .post(format!("{base}{path}"))
+            .json(&json!([]))
+            .send()
+            .await
+            .expect("the process answers");
+        assert!(
+            challenge.headers().contains_key(WWW_AUTHENTICATE),
+            "no challenge with the 401 of {path}"
+        );
+        let reply = deliver_nothing(&base, path, Some(&format!("Bearer {TOKEN}"))).await;
+        reply.assert_status(StatusCode::NO_CONTENT);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn split_with_a_token_delivers_events_both_ways() {
+    let app = Topology::start_with(Shape::Split, &with_token()).await;
+    let ada = app.create_user("ada@example.com").await;
+    let paid = app.place_order(ada, &[("BOOK-1", 2, 1999)]).await;
+    let declined = app.place_order(ada, &[("CAR-1", 1, 5_000_000)]).await;
+    app.assert_settled_once(id(&paid), "paid", "authorized")
+        .await;
+    app.assert_settled_once(id(&declined), "payment_failed", "declined")
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn mixed_with_the_token_in_a_file_delivers_events_both_ways() {
+    let options = Options {
+        token_file_for: Some(Module::Payments),
+        ..with_token()
+    };
+    let app = Topology::start_with(Shape::Mixed, &options).await;
+    let ada = app.create_user("ada@example.com").await;
+    let order = app.place_order(ada, &[("BOOK-1", 2, 1999)]).await;
+    app.assert_settled_once(id(&order), "paid", "authorized")
+        .await;
+    // The gateway shares its process with orders, whose route payments calls: there it
+    // is, behind the token.
+    let reply = deliver_nothing(&app.gateway().url(), CONSUMERS[0], None).await;
+    reply.assert_problem(StatusCode::UNAUTHORIZED, None);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn open_internal_routes_are_warned_about_at_start() {
+    let split = Topology::start(Shape::Split).await;
+    let warning = "internal routes are open";
+    for module in [Module::Orders, Module::Payments] {
+        let log = split.process_of(module).log_text();
+        assert!(
+            log.contains(warning),
+            "no warning in the log of {module:?}:\n{log}"
+        );
+    }
+    assert!(!split.gateway().log_text().contains(warning));
+    assert!(!split.process_of(Module::Users).log_text().contains(warning));
+
+    let monolith = Topology::start(Shape::AllInOne).await;
+    assert!(!monolith.gateway().log_text().contains(warning));
+}
