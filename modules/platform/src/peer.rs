@@ -1,6 +1,6 @@
-//! Calls to a module in another process. Every call carries the current request id, is
-//! bounded by the client's timeout, and fails as a [`Problem`]: the peer's own problem
-//! when it answered with one, 503 when it could not be reached.
+//! Calls to a module in another process. Every call carries the current request id and
+//! trace context, is bounded by the client's timeout, and fails as a [`Problem`]: the
+//! peer's own problem when it answered with one, 503 when it could not be reached.
 
 use std::time::Duration;
 
@@ -9,7 +9,7 @@ use serde::de::DeserializeOwned;
 
 use crate::metrics::{PEER_RECEIVED_BYTES, PEER_REQUESTS, PEER_SENT_BYTES};
 use crate::problem::Problem;
-use crate::request_id;
+use crate::{request_id, trace};
 
 /// The HTTP client shared by every peer of a process (one connection pool).
 pub fn http_client(timeout: Duration) -> reqwest::Client {
@@ -43,9 +43,9 @@ impl Peer {
         format!("{}{}", self.base, path_and_query)
     }
 
-    /// A request to `path` on this peer, carrying the current request id.
+    /// A request to `path` on this peer, carrying the current request id and trace context.
     pub fn request(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
-        let builder = self.http.request(method, self.url(path));
+        let builder = trace::inject(self.http.request(method, self.url(path)));
         match request_id::current() {
             Some(id) => builder.header(request_id::HEADER, id),
             None => builder,

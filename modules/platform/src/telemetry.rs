@@ -1,14 +1,109 @@
-//! Logging, set up once per process. `RUST_LOG` overrides the default level.
+//! Logging and tracing, set up once per process.
+//!
+//! Two layers watch the same spans: one writes log lines to stderr (text or JSON, level
+//! from `RUST_LOG`), the other gives every span its place in a W3C trace, which is what
+//! [`crate::trace`] propagates, and exports finished spans over OTLP when a collector is
+//! configured. The tracing layer keeps its own filter, so a quieter `RUST_LOG` never
+//! breaks the propagation of a trace.
 
-use tracing_subscriber::EnvFilter;
+use std::time::Duration;
 
-pub fn init() {
+use anyhow::Context as _;
+use opentelemetry::trace::TracerProvider as _;
+use opentelemetry_otlp::{SpanExporter, WithExportConfig};
+use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider};
+use opentelemetry_sdk::Resource;
+use tracing::Level;
+use tracing_subscriber::filter::Targets;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{EnvFilter, Layer};
+
+/// How long an export to the collector may take before it is abandoned.
+const EXPORT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How a process logs and where it sends its spans.
+#[derive(Debug, Clone, Default)]
+pub struct Settings {
+    /// One JSON object per line, with the fields of every enclosing span, instead of text.
+    pub json: bool,
+    /// Base URL of an OTLP/HTTP collector (`http://collector:4318`); spans go to
+    /// `<url>/v1/traces`. None: spans are kept for propagation and logs only.
+    pub otlp_endpoint: Option<String>,
+    /// The `service.name` of exported spans.
+    pub service: String,
+}
+
+/// The process's tracing pipeline; [`Telemetry::shutdown`] flushes the spans not yet exported.
+pub struct Telemetry {
+    provider: SdkTracerProvider,
+}
+
+impl Telemetry {
+    /// Exports what is left and stops the exporter. Call it outside the async runtime: the
+    /// exporter's HTTP client blocks.
+    pub fn shutdown(self) {
+        if let Err(err) = self.provider.shutdown() {
+            tracing::warn!(error = %err, "spans could not all be exported");
+        }
+    }
+}
+
+/// Installs logging and tracing for the whole process.
+pub fn init(settings: &Settings) -> anyhow::Result<Telemetry> {
+    // Every trace is recorded unless a caller's `traceparent` says it is not sampled.
+    let provider = SdkTracerProvider::builder()
+        .with_sampler(Sampler::ParentBased(Box::new(Sampler::AlwaysOn)))
+        .with_resource(
+            Resource::builder_empty()
+                .with_service_name(settings.service.clone())
+                .build(),
+        );
+    let provider = match &settings.otlp_endpoint {
+        Some(base) => provider.with_batch_exporter(exporter(base)?),
+        None => provider,
+    }
+    .build();
+    let tracing = tracing_opentelemetry::layer()
+        .with_tracer(provider.tracer("cleave"))
+        // Source locations, threads and busy/idle timings cost on every span and say little
+        // here; contexts are read from the spans themselves, never from the OpenTelemetry
+        // thread-local, so entering a span need not activate one.
+        .with_location(false)
+        .with_threads(false)
+        .with_tracked_inactivity(false)
+        .with_context_activation(false)
+        .with_filter(Targets::new().with_default(Level::INFO));
+
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    let logs = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         // Its report of a failed write goes to stderr too and panics when stderr is a pipe
         // whose reader is gone (a child whose parent died): a lost log line must not be fatal.
-        .log_internal_errors(false)
-        .init();
+        .log_internal_errors(false);
+    let logs = if settings.json {
+        logs.json()
+            .with_current_span(true)
+            .with_span_list(true)
+            .with_filter(filter)
+            .boxed()
+    } else {
+        logs.with_filter(filter).boxed()
+    };
+    tracing_subscriber::registry()
+        .with(logs)
+        .with(tracing)
+        .try_init()
+        .context("installing the log subscriber")?;
+    Ok(Telemetry { provider })
+}
+
+fn exporter(base: &str) -> anyhow::Result<SpanExporter> {
+    let endpoint = format!("{}/v1/traces", base.trim_end_matches('/'));
+    SpanExporter::builder()
+        .with_http()
+        .with_endpoint(&endpoint)
+        .with_timeout(EXPORT_TIMEOUT)
+        .build()
+        .with_context(|| format!("the OTLP exporter for {endpoint}"))
 }
