@@ -11,6 +11,7 @@ mod faults;
 mod flows;
 mod inputs;
 mod support;
+mod telemetry;
 
 /// Generates `all_in_one::$scenario`, `split::$scenario` and `mixed::$scenario`, each
 /// calling `$theme::$scenario(Shape::…)`.

@@ -30,6 +30,8 @@ const POLL: Duration = Duration::from_millis(50);
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 /// How much of each log a failing test prints: the end is where the trouble shows.
 const LOG_TAIL_LINES: usize = 300;
+/// `RUST_LOG` of every process unless a test asks for more.
+const DEFAULT_LOG_LEVEL: &str = "info";
 
 /// How the modules are spread over processes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -94,7 +96,9 @@ pub(crate) fn cleave_command() -> Command {
             command.env_remove(&key);
         }
     }
-    command.env("RUST_LOG", "info").env("NO_COLOR", "1");
+    command
+        .env("RUST_LOG", DEFAULT_LOG_LEVEL)
+        .env("NO_COLOR", "1");
     command
 }
 
@@ -139,6 +143,8 @@ pub(crate) struct Process {
     label: String,
     addr: SocketAddr,
     args: Vec<String>,
+    /// `RUST_LOG` of the process.
+    log_level: String,
     log: PathBuf,
     child: Mutex<Option<Child>>,
 }
@@ -151,17 +157,24 @@ impl Process {
         args: Vec<String>,
         log: PathBuf,
     ) -> Self {
-        let process = Self::spawn(label, addr, args, log);
+        let process = Self::spawn(label, addr, args, DEFAULT_LOG_LEVEL, log);
         process.wait_ready().await;
         process
     }
 
-    fn spawn(label: &str, addr: SocketAddr, mut args: Vec<String>, log: PathBuf) -> Self {
+    fn spawn(
+        label: &str,
+        addr: SocketAddr,
+        mut args: Vec<String>,
+        log_level: &str,
+        log: PathBuf,
+    ) -> Self {
         args.extend(["--listen".to_owned(), addr.to_string()]);
         let process = Self {
             label: label.to_owned(),
             addr,
             args,
+            log_level: log_level.to_owned(),
             log,
             child: Mutex::new(None),
         };
@@ -184,6 +197,7 @@ impl Process {
         writeln!(log, "===== cleave {}", self.args.join(" ")).expect("the log is writable");
         let stdout = log.try_clone().expect("the log handle clones");
         let child = cleave_command()
+            .env("RUST_LOG", &self.log_level)
             .args(&self.args)
             .stdin(Stdio::null())
             .stdout(stdout)
@@ -269,6 +283,15 @@ impl Process {
         self.wait_ready().await;
     }
 
+    pub(crate) fn label(&self) -> &str {
+        &self.label
+    }
+
+    /// Everything the process has logged so far.
+    pub(crate) fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
     fn log_tail(&self) -> String {
         let text = std::fs::read_to_string(&self.log).unwrap_or_default();
         let lines: Vec<&str> = text.lines().collect();
@@ -296,6 +319,22 @@ impl Drop for Process {
     }
 }
 
+/// What a test adds to every process of a topology: flags, and the `RUST_LOG` level.
+#[derive(Debug, Clone)]
+pub(crate) struct Extra {
+    pub(crate) args: Vec<String>,
+    pub(crate) log_level: &'static str,
+}
+
+impl Default for Extra {
+    fn default() -> Self {
+        Self {
+            args: Vec::new(),
+            log_level: DEFAULT_LOG_LEVEL,
+        }
+    }
+}
+
 /// A running deployment of cleave in one of the three shapes, and a client of its public
 /// API. Dropping it kills every process it started and deletes their data.
 pub(crate) struct Topology {
@@ -309,9 +348,14 @@ impl Topology {
     /// Starts every process of `shape` and waits until all are ready; starts over on
     /// other ports if a port was taken before its process could bind it.
     pub(crate) async fn start(shape: Shape) -> Self {
+        Self::start_with(shape, &Extra::default()).await
+    }
+
+    /// Starts every process of `shape`, each with `extra` added.
+    pub(crate) async fn start_with(shape: Shape, extra: &Extra) -> Self {
         const ATTEMPTS: usize = 3;
         for attempt in 1..=ATTEMPTS {
-            match Self::try_start(shape).await {
+            match Self::try_start(shape, extra).await {
                 Ok(topology) => return topology,
                 Err(label) => eprintln!("{label} lost its port (attempt {attempt}); starting over"),
             }
@@ -319,7 +363,7 @@ impl Topology {
         panic!("no free ports for {shape:?} in {ATTEMPTS} attempts");
     }
 
-    async fn try_start(shape: Shape) -> Result<Self, String> {
+    async fn try_start(shape: Shape, extra: &Extra) -> Result<Self, String> {
         let dir = TempDir::new().expect("a temporary directory");
         let roles = shape.roles();
         let addrs: Vec<SocketAddr> = roles.iter().map(|_| free_addr()).collect();
@@ -345,8 +389,9 @@ impl Topology {
                 for (flag, url) in &peers {
                     args.extend([(*flag).to_owned(), url.clone()]);
                 }
+                args.extend(extra.args.iter().cloned());
                 let log = dir.path().join(format!("{name}.log"));
-                Process::spawn(role, *addr, args, log)
+                Process::spawn(role, *addr, args, extra.log_level, log)
             })
             .collect();
         let topology = Self {
@@ -366,8 +411,13 @@ impl Topology {
     }
 
     /// The process that carries the gateway, and so the public API.
-    fn gateway(&self) -> &Process {
+    pub(crate) fn gateway(&self) -> &Process {
         &self.processes[0]
+    }
+
+    /// Every process, the gateway's first.
+    pub(crate) fn processes(&self) -> &[Process] {
+        &self.processes
     }
 
     /// The process that runs `module`.
