@@ -75,6 +75,8 @@ async fn help_lists_every_flag() {
         "--peer-timeout-ms",
         "--max-body-bytes",
         "--shutdown-grace-ms",
+        "--log-format",
+        "--otlp-endpoint",
     ] {
         assert!(help.contains(flag), "{flag} is not in the help:\n{help}");
     }
