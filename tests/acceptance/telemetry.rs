@@ -304,6 +304,29 @@ async fn split_metrics_follow_an_order() {
         1.0
     );
 
+    // The same event twice in one batch, as a relay that crashed before recording its
+    // progress would send it again: payments skips the copy, and counts it.
+    let again = serde_json::json!({
+        "id": Uuid::now_v7(),
+        "topic": "orders.order_placed",
+        "occurred_at": "2026-01-01T00:00:00Z",
+        "payload": {"order_id": order, "user_id": ada, "amount_cents": 3998, "currency": "EUR"},
+    });
+    let payments = app.process_of(Module::Payments);
+    let delivered = http_client()
+        .post(format!("{}/internal/events/payments", payments.url()))
+        .json(&[&again, &again])
+        .send()
+        .await
+        .expect("payments answers");
+    assert_eq!(delivered.status(), StatusCode::NO_CONTENT);
+    let deduplicated = Metrics::of(payments).await.value(
+        "cleave_events_deduplicated_total",
+        &[("consumer", "payments")],
+    );
+    assert_eq!(deduplicated, 1.0);
+    app.assert_settled_once(order, "paid", "authorized").await;
+
     // Payments away: the event waits, and is counted as waiting, then redelivered.
     app.kill(Module::Payments);
     let waiting = id(&app.place_order(ada, &books).await);
