@@ -10,7 +10,6 @@ use std::time::Duration;
 use sqlx::{Row, SqliteConnection};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
-
 use tracing::Instrument;
 
 use crate::db::Db;
@@ -225,11 +224,7 @@ impl Delivery {
             if again > 0 {
                 metrics::counter!(EVENTS_REDELIVERED, "subscriber" => subscriber).increment(again);
             }
-            tracing::debug!(
-                subscriber = self.subscriber.name,
-                events = batch.len(),
-                "events delivered"
-            );
+            tracing::debug!(subscriber, events = batch.len(), "events delivered");
         }
         let mut tx = self.db.writer.begin().await?;
         sqlx::query("UPDATE outbox_cursor SET last_seq = ? WHERE subscriber = ?")
