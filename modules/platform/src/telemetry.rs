@@ -13,9 +13,10 @@ use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_otlp::{SpanExporter, WithExportConfig};
 use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider};
 use opentelemetry_sdk::Resource;
-use tracing::Level;
+use tracing::{Level, Subscriber};
 use tracing_subscriber::filter::Targets;
 use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Layer};
 
@@ -64,17 +65,6 @@ pub fn init(settings: &Settings) -> anyhow::Result<Telemetry> {
         None => provider,
     }
     .build();
-    let tracing = tracing_opentelemetry::layer()
-        .with_tracer(provider.tracer("cleave"))
-        // Source locations, threads and busy/idle timings cost on every span and say little
-        // here; contexts are read from the spans themselves, never from the OpenTelemetry
-        // thread-local, so entering a span need not activate one.
-        .with_location(false)
-        .with_threads(false)
-        .with_tracked_inactivity(false)
-        .with_context_activation(false)
-        .with_filter(Targets::new().with_default(Level::INFO));
-
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let logs = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
@@ -92,10 +82,27 @@ pub fn init(settings: &Settings) -> anyhow::Result<Telemetry> {
     };
     tracing_subscriber::registry()
         .with(logs)
-        .with(tracing)
+        .with(trace_layer(&provider))
         .try_init()
         .context("installing the log subscriber")?;
     Ok(Telemetry { provider })
+}
+
+/// The layer that gives every span its place in a trace, from `provider`.
+pub(crate) fn trace_layer<S>(provider: &SdkTracerProvider) -> impl Layer<S>
+where
+    S: Subscriber + for<'span> LookupSpan<'span>,
+{
+    tracing_opentelemetry::layer()
+        .with_tracer(provider.tracer("cleave"))
+        // Source locations, threads and busy/idle timings cost on every span and say little
+        // here; contexts are read from the spans themselves, never from the OpenTelemetry
+        // thread-local, so entering a span need not activate one.
+        .with_location(false)
+        .with_threads(false)
+        .with_tracked_inactivity(false)
+        .with_context_activation(false)
+        .with_filter(Targets::new().with_default(Level::INFO))
 }
 
 fn exporter(base: &str) -> anyhow::Result<SpanExporter> {

@@ -124,3 +124,86 @@ impl Extractor for Traceparent<'_> {
         vec![TRACEPARENT]
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use opentelemetry_sdk::trace::SdkTracerProvider;
+    use tracing_subscriber::layer::SubscriberExt;
+
+    use super::*;
+
+    const CALLER_TRACE: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
+    const CALLER_SPAN: &str = "00f067aa0ba902b7";
+
+    /// Runs `f` with the process's trace layer installed, and nothing exported.
+    fn traced(f: impl FnOnce()) {
+        let provider = SdkTracerProvider::builder().build();
+        let subscriber =
+            tracing_subscriber::registry().with(crate::telemetry::trace_layer(&provider));
+        tracing::subscriber::with_default(subscriber, f);
+    }
+
+    fn trace_of(span: &Span) -> String {
+        span.context().span().span_context().trace_id().to_string()
+    }
+
+    fn envelope(traceparent: Option<String>) -> Envelope {
+        Envelope {
+            id: crate::new_id(),
+            topic: "orders.order_placed".to_owned(),
+            occurred_at: chrono::Utc::now(),
+            request_id: None,
+            traceparent,
+            payload: serde_json::Value::Null,
+        }
+    }
+
+    #[test]
+    fn a_request_joins_the_callers_trace_and_passes_it_on() {
+        traced(|| {
+            let request = http::Request::get("/orders")
+                .header(TRACEPARENT, format!("00-{CALLER_TRACE}-{CALLER_SPAN}-01"))
+                .body(())
+                .unwrap();
+            let span = request_span(&request);
+            assert_eq!(trace_of(&span), CALLER_TRACE);
+            let sent = span
+                .in_scope(current_traceparent)
+                .expect("a context to send");
+            // Same trace, sampled, with this request's span as the parent of what follows.
+            assert!(sent.starts_with(&format!("00-{CALLER_TRACE}-")), "{sent}");
+            assert!(sent.ends_with("-01"), "{sent}");
+            assert!(!sent.contains(CALLER_SPAN), "{sent}");
+        });
+    }
+
+    #[test]
+    fn a_request_without_a_traceparent_starts_a_trace() {
+        traced(|| {
+            let request = http::Request::get("/orders").body(()).unwrap();
+            let first = trace_of(&request_span(&request));
+            let second = trace_of(&request_span(&request));
+            assert_ne!(first, TraceId::INVALID.to_string());
+            assert_ne!(first, second);
+        });
+    }
+
+    #[test]
+    fn an_event_is_handled_in_the_trace_that_caused_it() {
+        traced(|| {
+            let caused = envelope(Some(format!("00-{CALLER_TRACE}-{CALLER_SPAN}-01")));
+            let stored = envelope(None);
+            let delivery = delivery_span("payments", &[caused.clone(), stored.clone()]);
+            let delivery_trace = trace_of(&delivery);
+            assert_ne!(
+                delivery_trace, CALLER_TRACE,
+                "a batch is a trace of its own"
+            );
+            delivery.in_scope(|| {
+                assert_eq!(trace_of(&event_span("payments", &caused)), CALLER_TRACE);
+                // An event stored before events carried a trace stays in its delivery's.
+                assert_eq!(trace_of(&event_span("payments", &stored)), delivery_trace);
+            });
+        });
+    }
+}
