@@ -3,8 +3,8 @@
 //! Two layers watch the same spans: one writes log lines to stderr (text or JSON, level
 //! from `RUST_LOG`), the other gives every span its place in a W3C trace, which is what
 //! [`crate::trace`] propagates, and exports finished spans over OTLP when a collector is
-//! configured. The tracing layer keeps its own filter, so a quieter `RUST_LOG` never
-//! breaks the propagation of a trace.
+//! configured. The spans that carry a trace stay enabled whatever `RUST_LOG` says, so a
+//! quieter log level never breaks the propagation of a trace.
 
 use std::time::Duration;
 
@@ -13,12 +13,14 @@ use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_otlp::{SpanExporter, WithExportConfig};
 use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider};
 use opentelemetry_sdk::Resource;
-use tracing::{Level, Subscriber};
-use tracing_subscriber::filter::Targets;
+use tracing::Subscriber;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Layer};
+
+/// The spans that carry a trace (see [`crate::trace`]), enabled at any log level.
+const TRACE_SPANS: &str = "platform::trace=info";
 
 /// How long an export to the collector may take before it is abandoned.
 const EXPORT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -65,7 +67,11 @@ pub fn init(settings: &Settings) -> anyhow::Result<Telemetry> {
         None => provider,
     }
     .build();
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    // One filter for both layers: per-layer filters would cost a little on every span
+    // entered, and a span is entered on every poll of the future it instruments.
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("info"))
+        .add_directive(TRACE_SPANS.parse().expect("a valid directive"));
     let logs = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         // Its report of a failed write goes to stderr too and panics when stderr is a pipe
@@ -75,12 +81,12 @@ pub fn init(settings: &Settings) -> anyhow::Result<Telemetry> {
         logs.json()
             .with_current_span(true)
             .with_span_list(true)
-            .with_filter(filter)
             .boxed()
     } else {
-        logs.with_filter(filter).boxed()
+        logs.boxed()
     };
     tracing_subscriber::registry()
+        .with(filter)
         .with(logs)
         .with(trace_layer(&provider))
         .try_init()
@@ -102,7 +108,7 @@ where
         .with_threads(false)
         .with_tracked_inactivity(false)
         .with_context_activation(false)
-        .with_filter(Targets::new().with_default(Level::INFO))
+        .with_target(false)
 }
 
 fn exporter(base: &str) -> anyhow::Result<SpanExporter> {
