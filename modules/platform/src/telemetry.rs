@@ -101,14 +101,14 @@ where
 {
     tracing_opentelemetry::layer()
         .with_tracer(provider.tracer("cleave"))
-        // Source locations, threads and busy/idle timings cost on every span and say little
-        // here; contexts are read from the spans themselves, never from the OpenTelemetry
-        // thread-local, so entering a span need not activate one.
+        // Source locations, threads, targets and busy/idle timings cost on every span and
+        // say little here; contexts are read from the spans themselves, never from the
+        // OpenTelemetry thread-local, so entering a span need not activate one.
         .with_location(false)
         .with_threads(false)
+        .with_target(false)
         .with_tracked_inactivity(false)
         .with_context_activation(false)
-        .with_target(false)
 }
 
 fn exporter(base: &str) -> anyhow::Result<SpanExporter> {
