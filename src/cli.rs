@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use platform::internal::InternalToken;
 use platform::policy::CallPolicy;
 
@@ -150,6 +150,47 @@ pub struct ServeArgs {
     /// as many; more get 429 with Retry-After. 0: no limit.
     #[arg(long, env = "CLEAVE_RATE_LIMIT", default_value_t = 20_000)]
     pub rate_limit: u32,
+
+    #[command(flatten)]
+    pub telemetry: TelemetryArgs,
+}
+
+/// How the process logs and where its spans go.
+#[derive(Debug, Clone, Args)]
+pub struct TelemetryArgs {
+    /// Log lines as text, or as JSON objects (one a line) carrying the fields of every
+    /// enclosing span, such as `trace_id` and `request_id`.
+    #[arg(long, env = "CLEAVE_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+
+    /// Base URL of an OTLP/HTTP collector (such as http://localhost:4318) to export spans
+    /// to, at <url>/v1/traces. Off when absent.
+    #[arg(long, env = "CLEAVE_OTLP_ENDPOINT")]
+    pub otlp_endpoint: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+impl Command {
+    /// The logging and tracing of the process running this command: what the flags of
+    /// `serve` say; the other commands log text and export nothing.
+    pub fn telemetry(&self) -> platform::telemetry::Settings {
+        match self {
+            Command::Serve(args) => platform::telemetry::Settings {
+                json: args.telemetry.log_format == LogFormat::Json,
+                otlp_endpoint: args.telemetry.otlp_endpoint.clone(),
+                service: format!("cleave-{}", args.modules.role),
+            },
+            _ => platform::telemetry::Settings {
+                service: "cleave".to_owned(),
+                ..Default::default()
+            },
+        }
+    }
 }
 
 impl ServeArgs {

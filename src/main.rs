@@ -4,8 +4,15 @@ use clap::Parser;
 use cleave::cli::{Cli, Command};
 
 fn main() -> ExitCode {
-    platform::telemetry::init();
     let cli = Cli::parse();
+    let command = cli.command.unwrap_or(Command::Serve(cli.serve));
+    let telemetry = match platform::telemetry::init(&command.telemetry()) {
+        Ok(telemetry) => telemetry,
+        Err(err) => {
+            eprintln!("cleave: {err:#}");
+            return ExitCode::FAILURE;
+        }
+    };
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(err) => {
@@ -14,7 +21,7 @@ fn main() -> ExitCode {
         }
     };
     let result = runtime.block_on(async {
-        match cli.command.unwrap_or(Command::Serve(cli.serve)) {
+        match command {
             Command::Serve(args) => cleave::run(args).await,
             Command::Migrate(args) => cleave::compose::migrate(args.role, &args.data_dir)
                 .await
@@ -33,6 +40,8 @@ fn main() -> ExitCode {
     // A thread blocked reading stdin (--exit-on-stdin-eof) cannot be interrupted: exit
     // without waiting for it, as everything that matters has been shut down by now.
     runtime.shutdown_background();
+    // After the runtime: spans of the last requests are exported with a blocking client.
+    telemetry.shutdown();
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {

@@ -83,6 +83,8 @@ async fn help_lists_every_flag() {
         "--breaker-open-ms",
         "--max-in-flight",
         "--rate-limit",
+        "--log-format",
+        "--otlp-endpoint",
     ] {
         assert!(help.contains(flag), "{flag} is not in the help:\n{help}");
     }

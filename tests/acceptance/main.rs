@@ -19,6 +19,7 @@ mod inputs;
 mod internal;
 mod stub;
 mod support;
+mod telemetry;
 
 /// Generates `all_in_one::$scenario`, `split::$scenario`, `mixed::$scenario` and
 /// `containers::$scenario`, each calling `$theme::$scenario(Shape::…)`.

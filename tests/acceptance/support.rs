@@ -32,6 +32,8 @@ const POLL: Duration = Duration::from_millis(50);
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 /// How much of each log a failing test prints: the end is where the trouble shows.
 const LOG_TAIL_LINES: usize = 300;
+/// `RUST_LOG` of every process unless a test asks for more.
+const DEFAULT_LOG_LEVEL: &str = "info";
 
 /// How the modules are spread over processes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -98,7 +100,9 @@ pub(crate) fn cleave_command() -> Command {
             command.env_remove(&key);
         }
     }
-    command.env("RUST_LOG", "info").env("NO_COLOR", "1");
+    command
+        .env("RUST_LOG", DEFAULT_LOG_LEVEL)
+        .env("NO_COLOR", "1");
     command
 }
 
@@ -143,6 +147,8 @@ pub(crate) struct Process {
     label: String,
     addr: SocketAddr,
     args: Vec<String>,
+    /// `RUST_LOG` of the process.
+    log_level: String,
     log: PathBuf,
     child: Mutex<Option<Child>>,
 }
@@ -155,17 +161,24 @@ impl Process {
         args: Vec<String>,
         log: PathBuf,
     ) -> Self {
-        let process = Self::spawn(label, addr, args, log);
+        let process = Self::spawn(label, addr, args, DEFAULT_LOG_LEVEL, log);
         process.wait_ready().await;
         process
     }
 
-    fn spawn(label: &str, addr: SocketAddr, mut args: Vec<String>, log: PathBuf) -> Self {
+    fn spawn(
+        label: &str,
+        addr: SocketAddr,
+        mut args: Vec<String>,
+        log_level: &str,
+        log: PathBuf,
+    ) -> Self {
         args.extend(["--listen".to_owned(), addr.to_string()]);
         let process = Self {
             label: label.to_owned(),
             addr,
             args,
+            log_level: log_level.to_owned(),
             log,
             child: Mutex::new(None),
         };
@@ -188,6 +201,7 @@ impl Process {
         writeln!(log, "===== cleave {}", self.args.join(" ")).expect("the log is writable");
         let stdout = log.try_clone().expect("the log handle clones");
         let child = cleave_command()
+            .env("RUST_LOG", &self.log_level)
             .args(&self.args)
             .stdin(Stdio::null())
             .stdout(stdout)
@@ -273,6 +287,10 @@ impl Process {
         self.wait_ready().await;
     }
 
+    pub(crate) fn label(&self) -> &str {
+        &self.label
+    }
+
     /// Everything the process has logged so far.
     pub(crate) fn log_text(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
@@ -324,6 +342,8 @@ pub(crate) struct Options {
     pub(crate) token_file_for: Option<Module>,
     /// More arguments for every process.
     pub(crate) args: Vec<String>,
+    /// `RUST_LOG` of every process, when not the default.
+    pub(crate) log_level: Option<&'static str>,
 }
 
 impl Topology {
@@ -397,7 +417,13 @@ impl Topology {
                 }
                 args.extend(options.args.iter().cloned());
                 let log = dir.path().join(format!("{name}.log"));
-                Process::spawn(role, *addr, args, log)
+                Process::spawn(
+                    role,
+                    *addr,
+                    args,
+                    options.log_level.unwrap_or(DEFAULT_LOG_LEVEL),
+                    log,
+                )
             })
             .collect();
         let topology = Self {

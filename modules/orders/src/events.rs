@@ -6,6 +6,9 @@ use payments_api::{PaymentAuthorized, PaymentDeclined};
 use platform::db::Db;
 use platform::events::{Envelope, EventError, EventHandler};
 use platform::inbox;
+use platform::trace;
+use sqlx::SqliteConnection;
+use tracing::Instrument;
 
 use crate::store;
 
@@ -29,25 +32,33 @@ impl EventHandler for PaymentEvents {
     async fn handle(&self, batch: &[Envelope]) -> Result<(), EventError> {
         let mut tx = self.db.writer.begin().await?;
         for event in batch {
-            if !inbox::first_delivery(&mut tx, event.id).await? {
-                continue;
-            }
-            let settled = if let Some(paid) = event.decode::<PaymentAuthorized>() {
-                Some((paid.map_err(undecodable)?.order_id, OrderStatus::Paid))
-            } else if let Some(declined) = event.decode::<PaymentDeclined>() {
-                Some((
-                    declined.map_err(undecodable)?.order_id,
-                    OrderStatus::PaymentFailed,
-                ))
-            } else {
-                None
-            };
-            if let Some((order_id, status)) = settled {
-                store::settle(&mut tx, order_id, status).await?;
-                tracing::info!(%order_id, ?status, request_id = event.request_id.as_deref().unwrap_or(""), "order settled");
-            }
+            settle(&mut tx, event)
+                .instrument(trace::event_span(crate::NAME, event))
+                .await?;
         }
         tx.commit().await?;
         Ok(())
     }
+}
+
+/// Settles the order of one payment event, unless the event was seen before.
+async fn settle(tx: &mut SqliteConnection, event: &Envelope) -> Result<(), EventError> {
+    if !inbox::first_delivery(tx, crate::NAME, event.id).await? {
+        return Ok(());
+    }
+    let settled = if let Some(paid) = event.decode::<PaymentAuthorized>() {
+        Some((paid.map_err(undecodable)?.order_id, OrderStatus::Paid))
+    } else if let Some(declined) = event.decode::<PaymentDeclined>() {
+        Some((
+            declined.map_err(undecodable)?.order_id,
+            OrderStatus::PaymentFailed,
+        ))
+    } else {
+        None
+    };
+    if let Some((order_id, status)) = settled {
+        store::settle(tx, order_id, status).await?;
+        tracing::info!(%order_id, ?status, "order settled");
+    }
+    Ok(())
 }

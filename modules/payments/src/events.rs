@@ -8,6 +8,9 @@ use platform::db::Db;
 use platform::events::{Envelope, EventError, EventHandler};
 use platform::inbox;
 use platform::outbox::Outbox;
+use platform::trace;
+use sqlx::SqliteConnection;
+use tracing::Instrument;
 
 use crate::processor::Processor;
 use crate::store;
@@ -52,6 +55,32 @@ impl OrderEvents {
         };
         (payment, event)
     }
+
+    /// Charges the order of one event, unless it was seen before; `true` when the outcome
+    /// was published. The outcome event is created in the event's span, so it carries the
+    /// trace of the request that placed the order.
+    async fn apply(
+        &self,
+        tx: &mut SqliteConnection,
+        envelope: &Envelope,
+    ) -> Result<bool, EventError> {
+        if !inbox::first_delivery(tx, crate::NAME, envelope.id).await? {
+            return Ok(false);
+        }
+        let Some(placed) = envelope.decode::<OrderPlaced>() else {
+            return Ok(false);
+        };
+        let placed =
+            placed.map_err(|e| EventError::Failed(format!("undecodable OrderPlaced: {e}")))?;
+        let (payment, mut event) = self.outcome(&placed);
+        event.request_id.clone_from(&envelope.request_id);
+        if !store::insert(tx, &payment).await? {
+            return Ok(false);
+        }
+        Outbox::append(tx, &event).await?;
+        tracing::info!(order_id = %payment.order_id, status = ?payment.status, "payment recorded");
+        Ok(true)
+    }
 }
 
 #[async_trait]
@@ -62,21 +91,10 @@ impl EventHandler for OrderEvents {
         let mut tx = self.db.writer.begin().await?;
         let mut published = false;
         for envelope in batch {
-            if !inbox::first_delivery(&mut tx, envelope.id).await? {
-                continue;
-            }
-            let Some(placed) = envelope.decode::<OrderPlaced>() else {
-                continue;
-            };
-            let placed =
-                placed.map_err(|e| EventError::Failed(format!("undecodable OrderPlaced: {e}")))?;
-            let (payment, mut event) = self.outcome(&placed);
-            event.request_id.clone_from(&envelope.request_id);
-            if store::insert(&mut tx, &payment).await? {
-                Outbox::append(&mut tx, &event).await?;
-                published = true;
-                tracing::info!(order_id = %payment.order_id, status = ?payment.status, request_id = envelope.request_id.as_deref().unwrap_or(""), "payment recorded");
-            }
+            published |= self
+                .apply(&mut tx, envelope)
+                .instrument(trace::event_span(crate::NAME, envelope))
+                .await?;
         }
         tx.commit().await?;
         if published {

@@ -18,7 +18,7 @@ use uuid::Uuid;
 use crate::extract::Json;
 use crate::peer::Peer;
 use crate::problem::Problem;
-use crate::request_id;
+use crate::{request_id, trace};
 
 /// An event payload type, published under a fixed topic.
 pub trait Event: Serialize + DeserializeOwned {
@@ -35,17 +35,22 @@ pub struct Envelope {
     /// The request that caused the event, so one request can be followed across modules.
     #[serde(default)]
     pub request_id: Option<String>,
+    /// The W3C `traceparent` of the span that caused the event: its consumer handles it in
+    /// the same trace. Absent from events stored or sent before events carried a trace.
+    #[serde(default)]
+    pub traceparent: Option<String>,
     pub payload: serde_json::Value,
 }
 
 impl Envelope {
-    /// Wraps an event, stamping it with the current request id.
+    /// Wraps an event, stamping it with the current request id and trace context.
     pub fn new<E: Event>(event: &E) -> Self {
         Self {
             id: crate::new_id(),
             topic: E::TOPIC.to_owned(),
             occurred_at: Utc::now(),
             request_id: request_id::current(),
+            traceparent: trace::current_traceparent(),
             payload: serde_json::to_value(event).expect("event types serialize to JSON"),
         }
     }

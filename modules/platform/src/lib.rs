@@ -17,7 +17,8 @@
 //! - [`request_id`]: the request id carried across every internal hop.
 //! - [`health`]: `/healthz` and `/readyz`.
 //! - [`metrics`]: Prometheus counters and histograms at `/metrics`.
-//! - [`telemetry`]: logging set-up.
+//! - [`telemetry`]: logging, and the export of traces.
+//! - [`trace`]: the W3C trace context carried by every request, call and event.
 
 pub mod db;
 pub mod events;
@@ -36,6 +37,7 @@ pub mod policy;
 pub mod problem;
 pub mod request_id;
 pub mod telemetry;
+pub mod trace;
 
 pub use problem::{FieldError, Problem};
 

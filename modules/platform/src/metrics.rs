@@ -23,8 +23,16 @@ pub const PEER_REQUESTS: &str = "cleave_peer_requests_total";
 pub const PEER_SENT_BYTES: &str = "cleave_peer_sent_bytes_total";
 /// Bytes of response bodies received from other processes, by peer.
 pub const PEER_RECEIVED_BYTES: &str = "cleave_peer_received_bytes_total";
-/// Events applied by a subscriber, by subscriber.
+/// Events applied by a subscriber, by subscriber (counted by the producer's relay).
 pub const EVENTS_DELIVERED: &str = "cleave_events_delivered_total";
+/// Of those, events delivered again after an attempt that failed, by subscriber.
+pub const EVENTS_REDELIVERED: &str = "cleave_events_redelivered_total";
+/// Events a consumer received again and skipped, as its inbox had them, by consumer.
+pub const EVENTS_DEDUPLICATED: &str = "cleave_events_deduplicated_total";
+/// Events in the outbox not yet delivered to a subscriber, by subscriber (a gauge).
+pub const OUTBOX_BACKLOG: &str = "cleave_outbox_backlog";
+/// Age of the oldest of those, in seconds; 0 when there is none (a gauge).
+pub const OUTBOX_OLDEST_AGE: &str = "cleave_outbox_oldest_age_seconds";
 
 static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
 

@@ -10,9 +10,15 @@ use std::time::Duration;
 use sqlx::{Row, SqliteConnection};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 use crate::db::Db;
 use crate::events::{Envelope, EventHandler};
+use crate::metrics::{EVENTS_DELIVERED, EVENTS_REDELIVERED};
+use crate::trace;
+use backlog::Backlog;
+
+mod backlog;
 
 const BATCH: i64 = 100;
 const POLL: Duration = Duration::from_secs(1);
@@ -39,12 +45,14 @@ impl Outbox {
     /// Appends an event inside the caller's transaction.
     pub async fn append(conn: &mut SqliteConnection, event: &Envelope) -> sqlx::Result<()> {
         sqlx::query(
-            "INSERT INTO outbox (id, topic, occurred_at, request_id, payload) VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO outbox (id, topic, occurred_at, request_id, traceparent, payload) \
+             VALUES (?, ?, ?, ?, ?, ?)",
         )
         .bind(event.id)
         .bind(&event.topic)
         .bind(event.occurred_at)
         .bind(&event.request_id)
+        .bind(&event.traceparent)
         .bind(event.payload.to_string())
         .execute(conn)
         .await?;
@@ -88,7 +96,9 @@ impl Relay {
             let delivery = Delivery {
                 db: self.db.clone(),
                 wake: self.outbox.appended.subscribe(),
+                backlog: Backlog::new(&subscriber),
                 subscriber,
+                attempted: 0,
             };
             delivery.run(shutdown.clone())
         });
@@ -100,6 +110,10 @@ struct Delivery {
     db: Db,
     wake: watch::Receiver<u64>,
     subscriber: Subscriber,
+    backlog: Backlog,
+    /// The highest seq handed to the subscriber so far: a batch at or below it after a
+    /// failed attempt is a redelivery.
+    attempted: i64,
 }
 
 impl Delivery {
@@ -123,8 +137,12 @@ impl Delivery {
                 }),
             };
             match step {
-                Ok(true) => retry = FIRST_RETRY,
+                Ok(true) => {
+                    retry = FIRST_RETRY;
+                    self.backlog.observe(&self.db, cursor).await;
+                }
                 Ok(false) => {
+                    self.backlog.drained();
                     tokio::select! {
                         _ = self.wake.changed() => {}
                         _ = tokio::time::sleep(POLL) => {}
@@ -132,6 +150,7 @@ impl Delivery {
                     }
                 }
                 Err(err) => {
+                    self.backlog.observe(&self.db, cursor).await;
                     tracing::warn!(subscriber = name, error = %err, retry_in = ?retry, "event delivery failed");
                     tokio::select! {
                         _ = tokio::time::sleep(retry) => {}
@@ -157,9 +176,9 @@ impl Delivery {
     }
 
     /// Delivers the next batch after `after`; returns the new cursor.
-    async fn deliver_after(&self, after: i64) -> anyhow::Result<i64> {
+    async fn deliver_after(&mut self, after: i64) -> anyhow::Result<i64> {
         let rows = sqlx::query(
-            "SELECT seq, id, topic, occurred_at, request_id, payload FROM outbox \
+            "SELECT seq, id, topic, occurred_at, request_id, traceparent, payload FROM outbox \
              WHERE seq > ? ORDER BY seq LIMIT ?",
         )
         .bind(after)
@@ -171,10 +190,15 @@ impl Delivery {
         };
         let last: i64 = last.try_get("seq")?;
         let mut batch = Vec::with_capacity(rows.len());
+        let mut again = 0_u64;
         for row in rows {
             let topic: String = row.try_get("topic")?;
             if !self.subscriber.topics.contains(&topic.as_str()) {
                 continue;
+            }
+            let seq: i64 = row.try_get("seq")?;
+            if seq <= self.attempted {
+                again += 1;
             }
             let payload: String = row.try_get("payload")?;
             batch.push(Envelope {
@@ -182,18 +206,25 @@ impl Delivery {
                 topic,
                 occurred_at: row.try_get("occurred_at")?,
                 request_id: row.try_get("request_id")?,
+                traceparent: row.try_get("traceparent")?,
                 payload: serde_json::from_str(&payload)?,
             });
         }
         if !batch.is_empty() {
-            self.subscriber.handler.handle(&batch).await?;
-            metrics::counter!(crate::metrics::EVENTS_DELIVERED, "subscriber" => self.subscriber.name)
+            self.attempted = self.attempted.max(last);
+            let span = trace::delivery_span(self.subscriber.name, &batch);
+            self.subscriber
+                .handler
+                .handle(&batch)
+                .instrument(span)
+                .await?;
+            let subscriber = self.subscriber.name;
+            metrics::counter!(EVENTS_DELIVERED, "subscriber" => subscriber)
                 .increment(batch.len() as u64);
-            tracing::debug!(
-                subscriber = self.subscriber.name,
-                events = batch.len(),
-                "events delivered"
-            );
+            if again > 0 {
+                metrics::counter!(EVENTS_REDELIVERED, "subscriber" => subscriber).increment(again);
+            }
+            tracing::debug!(subscriber, events = batch.len(), "events delivered");
         }
         let mut tx = self.db.writer.begin().await?;
         sqlx::query("UPDATE outbox_cursor SET last_seq = ? WHERE subscriber = ?")

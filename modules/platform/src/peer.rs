@@ -1,7 +1,8 @@
-//! Calls to a module in another process. Every call carries the current request id, goes
-//! through the peer's [`policy`](crate::policy) stack (retries, circuit breaker), is
-//! bounded by the client's timeout, and fails as a [`Problem`]: the peer's own problem
-//! when it answered with one, 503 when it could not be reached or its breaker is open.
+//! Calls to a module in another process. Every call carries the current request id and
+//! trace context, goes through the peer's [`policy`](crate::policy) stack (retries, circuit
+//! breaker), is bounded by the client's timeout, and fails as a [`Problem`]: the peer's own
+//! problem when it answered with one, 503 when it could not be reached or its breaker is
+//! open.
 
 use std::time::Duration;
 
@@ -13,7 +14,7 @@ use crate::internal::InternalToken;
 use crate::metrics::{PEER_RECEIVED_BYTES, PEER_REQUESTS, PEER_SENT_BYTES};
 use crate::policy::{self, CallError, CallPolicy, Calls};
 use crate::problem::Problem;
-use crate::request_id;
+use crate::{request_id, trace};
 
 /// The HTTP client shared by every peer of a process (one connection pool).
 pub fn http_client(timeout: Duration) -> reqwest::Client {
@@ -80,9 +81,9 @@ impl Peer {
         format!("{}{}", self.base, path_and_query)
     }
 
-    /// A request to `path` on this peer, carrying the current request id.
+    /// A request to `path` on this peer, carrying the current request id and trace context.
     pub fn request(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
-        let builder = self.http.request(method, self.url(path));
+        let builder = trace::inject(self.http.request(method, self.url(path)));
         match request_id::current() {
             Some(id) => builder.header(request_id::HEADER, id),
             None => builder,

@@ -12,6 +12,8 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
+use crate::trace;
+
 pub const HEADER: &str = "x-request-id";
 
 tokio::task_local! {
@@ -31,14 +33,7 @@ pub fn layer(router: Router) -> Router {
             .layer(SetRequestIdLayer::new(header.clone(), MakeRequestUuid))
             .layer(
                 TraceLayer::new_for_http()
-                    .make_span_with(|req: &Request| {
-                        let id = req
-                            .headers()
-                            .get(HEADER)
-                            .and_then(|v| v.to_str().ok())
-                            .unwrap_or("");
-                        tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
-                    })
+                    .make_span_with(|req: &Request| trace::request_span(req))
                     // One line per request at info costs more CPU than the request itself
                     // on fast routes; failures (5xx) are still logged as errors.
                     .on_response(DefaultOnResponse::new().level(Level::DEBUG)),

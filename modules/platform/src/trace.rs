@@ -1,0 +1,209 @@
+//! One trace across processes: the W3C trace context (`traceparent`), read from each
+//! incoming request, written on each call to another module, and carried by each event.
+//!
+//! The trace lives on `tracing` spans: the OpenTelemetry layer (see [`crate::telemetry`])
+//! gives every span a trace and span id, and [`OpenTelemetrySpanExt`] reads and sets them.
+//! Each span that starts a unit of work here — a request, the delivery of a batch, the
+//! handling of one event — also records the trace id as its `trace_id` field, so that every
+//! log line written inside it names the trace.
+
+use opentelemetry::propagation::{Extractor, TextMapPropagator};
+use opentelemetry::trace::{TraceContextExt, TraceId};
+use opentelemetry::Context;
+use opentelemetry_http::{HeaderExtractor, HeaderInjector};
+use opentelemetry_sdk::propagation::TraceContextPropagator;
+use tracing::Span;
+use tracing_opentelemetry::OpenTelemetrySpanExt;
+
+use crate::events::Envelope;
+
+/// The W3C trace context header.
+pub const TRACEPARENT: &str = "traceparent";
+
+/// The span of one request, in the trace of its `traceparent` header, or in a new trace
+/// when it came without one (the request enters the system here).
+pub fn request_span(request: &http::Request<impl Sized>) -> Span {
+    let request_id = request
+        .headers()
+        .get(crate::request_id::HEADER)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let span = tracing::info_span!(
+        "request",
+        method = %request.method(),
+        path = %request.uri().path(),
+        request_id,
+        trace_id = tracing::field::Empty,
+    );
+    join(
+        &span,
+        TraceContextPropagator::new().extract(&HeaderExtractor(request.headers())),
+    );
+    span
+}
+
+/// The span of one delivery of a batch of events to `subscriber`: a trace of its own (a
+/// batch holds events of many requests), linked to the trace of each event.
+pub fn delivery_span(subscriber: &str, batch: &[Envelope]) -> Span {
+    let span = tracing::info_span!(
+        "deliver",
+        subscriber,
+        events = batch.len(),
+        trace_id = tracing::field::Empty,
+    );
+    for envelope in batch {
+        if let Some(cx) = envelope_context(envelope) {
+            span.add_link(cx.span().span_context().clone());
+        }
+    }
+    join(&span, Context::new());
+    span
+}
+
+/// The span in which `consumer` handles one event: in the trace of the request that caused
+/// the event, whichever process that request was served by.
+pub fn event_span(consumer: &str, envelope: &Envelope) -> Span {
+    let span = tracing::info_span!(
+        "event",
+        consumer,
+        topic = %envelope.topic,
+        event_id = %envelope.id,
+        request_id = envelope.request_id.as_deref().unwrap_or(""),
+        trace_id = tracing::field::Empty,
+    );
+    // An event stored before events carried a trace stays in the trace of its delivery.
+    join(&span, envelope_context(envelope).unwrap_or_default());
+    span
+}
+
+/// Adds the current span's trace context to a call to another process.
+pub fn inject(request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+    let mut headers = http::HeaderMap::new();
+    TraceContextPropagator::new().inject_context(
+        &Span::current().context(),
+        &mut HeaderInjector(&mut headers),
+    );
+    request.headers(headers)
+}
+
+/// The current span's trace context as a `traceparent` value, for an event to carry.
+pub fn current_traceparent() -> Option<String> {
+    let mut carrier = std::collections::HashMap::with_capacity(1);
+    TraceContextPropagator::new().inject_context(&Span::current().context(), &mut carrier);
+    carrier.remove(TRACEPARENT)
+}
+
+fn envelope_context(envelope: &Envelope) -> Option<Context> {
+    let traceparent = envelope.traceparent.as_deref()?;
+    let cx = TraceContextPropagator::new().extract(&Traceparent(traceparent));
+    cx.has_active_span().then_some(cx)
+}
+
+/// Makes `parent` the parent of `span` (an empty context keeps the span's own place in the
+/// trace: a child of the current span, or a new trace) and records the trace id it ends up in.
+fn join(span: &Span, parent: Context) {
+    if parent.has_active_span() && span.set_parent(parent).is_err() {
+        // The span is disabled by the filter: there is no trace to record.
+        return;
+    }
+    let trace_id = span.context().span().span_context().trace_id();
+    if trace_id != TraceId::INVALID {
+        span.record("trace_id", tracing::field::display(trace_id));
+    }
+}
+
+/// A carrier holding only a `traceparent` value, as events store it.
+struct Traceparent<'a>(&'a str);
+
+impl Extractor for Traceparent<'_> {
+    fn get(&self, key: &str) -> Option<&str> {
+        (key == TRACEPARENT).then_some(self.0)
+    }
+
+    fn keys(&self) -> Vec<&str> {
+        vec![TRACEPARENT]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use opentelemetry_sdk::trace::SdkTracerProvider;
+    use tracing_subscriber::layer::SubscriberExt;
+
+    use super::*;
+
+    const CALLER_TRACE: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
+    const CALLER_SPAN: &str = "00f067aa0ba902b7";
+
+    /// Runs `f` with the process's trace layer installed, and nothing exported.
+    fn traced(f: impl FnOnce()) {
+        let provider = SdkTracerProvider::builder().build();
+        let subscriber =
+            tracing_subscriber::registry().with(crate::telemetry::trace_layer(&provider));
+        tracing::subscriber::with_default(subscriber, f);
+    }
+
+    fn trace_of(span: &Span) -> String {
+        span.context().span().span_context().trace_id().to_string()
+    }
+
+    fn envelope(traceparent: Option<String>) -> Envelope {
+        Envelope {
+            id: crate::new_id(),
+            topic: "orders.order_placed".to_owned(),
+            occurred_at: chrono::Utc::now(),
+            request_id: None,
+            traceparent,
+            payload: serde_json::Value::Null,
+        }
+    }
+
+    #[test]
+    fn a_request_joins_the_callers_trace_and_passes_it_on() {
+        traced(|| {
+            let request = http::Request::get("/orders")
+                .header(TRACEPARENT, format!("00-{CALLER_TRACE}-{CALLER_SPAN}-01"))
+                .body(())
+                .unwrap();
+            let span = request_span(&request);
+            assert_eq!(trace_of(&span), CALLER_TRACE);
+            let sent = span
+                .in_scope(current_traceparent)
+                .expect("a context to send");
+            // Same trace, sampled, with this request's span as the parent of what follows.
+            assert!(sent.starts_with(&format!("00-{CALLER_TRACE}-")), "{sent}");
+            assert!(sent.ends_with("-01"), "{sent}");
+            assert!(!sent.contains(CALLER_SPAN), "{sent}");
+        });
+    }
+
+    #[test]
+    fn a_request_without_a_traceparent_starts_a_trace() {
+        traced(|| {
+            let request = http::Request::get("/orders").body(()).unwrap();
+            let first = trace_of(&request_span(&request));
+            let second = trace_of(&request_span(&request));
+            assert_ne!(first, TraceId::INVALID.to_string());
+            assert_ne!(first, second);
+        });
+    }
+
+    #[test]
+    fn an_event_is_handled_in_the_trace_that_caused_it() {
+        traced(|| {
+            let caused = envelope(Some(format!("00-{CALLER_TRACE}-{CALLER_SPAN}-01")));
+            let stored = envelope(None);
+            let delivery = delivery_span("payments", &[caused.clone(), stored.clone()]);
+            let delivery_trace = trace_of(&delivery);
+            assert_ne!(
+                delivery_trace, CALLER_TRACE,
+                "a batch is a trace of its own"
+            );
+            delivery.in_scope(|| {
+                assert_eq!(trace_of(&event_span("payments", &caused)), CALLER_TRACE);
+                // An event stored before events carried a trace stays in its delivery's.
+                assert_eq!(trace_of(&event_span("payments", &stored)), delivery_trace);
+            });
+        });
+    }
+}
