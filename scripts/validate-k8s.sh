@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Checks the Kubernetes manifests in deploy/k8s without a cluster:
 #
-#   1. renders each overlay with `kubectl kustomize` (monolith, microservices, and
-#      microservices with the postgresql and nats components), so a broken reference,
-#      patch or generator fails here;
+#   1. renders each overlay with `kubectl kustomize` (monolith, microservices, and an
+#      overlay of a user's own on the split: image, token, PostgreSQL, NATS, replicas),
+#      so a broken reference, patch or generator fails here;
 #   2. validates every rendered object with kubernetes-validate, strictly (a field the
 #      API does not know is an error), against the schemas of the oldest and the newest
 #      Kubernetes it is meant for;
@@ -45,20 +45,40 @@ render() { # NAME DIRECTORY
 
 render monolith deploy/k8s/overlays/monolith
 render microservices deploy/k8s/overlays/microservices
-# The components on top of the split, as a user's own overlay would add them. kustomize
-# accepts only relative paths to other kustomizations.
-mkdir "$work/scaled"
-k8s=$(realpath --relative-to="$work/scaled" deploy/k8s)
-cat >"$work/scaled/kustomization.yaml" <<EOF
+# An overlay of a user's own on top of the split, as README's "Kubernetes" shows: their
+# registry's image, their token, PostgreSQL and NATS, and replicas. kustomize accepts
+# only relative paths to other kustomizations.
+mkdir "$work/own"
+k8s=$(realpath --relative-to="$work/own" deploy/k8s)
+head -c 32 /dev/urandom | base64 >"$work/own/internal-token"
+echo "CLEAVE_DATABASE_URL=postgres://cleave:password@postgresql:5432/cleave" >"$work/own/connections.env"
+cat >"$work/own/kustomization.yaml" <<EOF
 apiVersion: kustomize.config.k8s.io/v1beta1
 kind: Kustomization
 resources:
   - $k8s/overlays/microservices
-components:
-  - $k8s/components/postgresql
-  - $k8s/components/nats
+images:
+  - name: cleave
+    newName: registry.example.com/shop/cleave
+    newTag: "1.4.0"
+secretGenerator:
+  - name: cleave-internal-token
+    behavior: replace
+    files: [internal-token]
+  - name: cleave-connections
+    envs: [connections.env]
+configMapGenerator:
+  - name: cleave-config
+    behavior: merge
+    literals:
+      - CLEAVE_EVENT_BUS=nats://nats:4222
+replicas:
+  - name: gateway
+    count: 2
+  - name: orders
+    count: 3
 EOF
-render scaled "$work/scaled"
+render own "$work/own"
 
 versions=()
 for v in "${K8S_VERSIONS[@]}"; do versions+=(-k "$v"); done
@@ -95,10 +115,11 @@ if kubernetes-validate --strict --quiet "${versions[@]}" "$work/broken.yaml" >/d
     fail "kubernetes-validate accepted a Deployment with an unknown field"
 fi
 
-validate "$work/monolith.yaml" "$work/microservices.yaml" "$work/scaled.yaml"
+validate "$work/monolith.yaml" "$work/microservices.yaml" "$work/own.yaml"
 echo "schemas: every object of 3 renders is valid against Kubernetes ${K8S_VERSIONS[*]} (strict)"
 
 python3 - "$work" <<'PY'
+import base64
 import os
 import re
 import sys
@@ -256,7 +277,18 @@ def check_render(name, roles, database):
 
 count = check_render("monolith", {"cleave": "all"}, database=False)
 count += check_render("microservices", SPLIT, database=False)
-count += check_render("scaled", SPLIT, database=True)
+count += check_render("own", SPLIT, database=True)
+
+# The user's overlay replaced what it set out to: the image, the example token.
+own = load("own")
+images = {c["image"] for o in own if o["kind"] == "Deployment"
+          for c in o["spec"]["template"]["spec"]["containers"]}
+check(images == {"registry.example.com/shop/cleave:1.4.0"}, f"own: images {sorted(images)}")
+with open(os.path.join(work, "own", "internal-token"), "rb") as f:
+    token = base64.b64encode(f.read()).decode()
+tokens = [o["data"].get("internal-token") for o in own
+          if o["kind"] == "Secret" and o["metadata"]["name"].startswith("cleave-internal-token")]
+check(tokens == [token], "own: the internal token is not the overlay's")
 if errors:
     print("\n".join("validate-k8s: " + e for e in errors), file=sys.stderr)
     sys.exit(1)
