@@ -27,7 +27,7 @@ fn undecodable(err: serde_json::Error) -> EventError {
 impl EventHandler for PaymentEvents {
     /// Settles the orders of a batch in one transaction, each event at most once.
     async fn handle(&self, batch: &[Envelope]) -> Result<(), EventError> {
-        let mut tx = self.db.writer.begin().await?;
+        let mut tx = self.db.begin().await?;
         for event in batch {
             if !inbox::first_delivery(&mut tx, event.id).await? {
                 continue;

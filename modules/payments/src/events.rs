@@ -59,7 +59,7 @@ impl EventHandler for OrderEvents {
     /// Charges the orders of a batch in one transaction: each payment, its outcome event
     /// and the inbox record commit together.
     async fn handle(&self, batch: &[Envelope]) -> Result<(), EventError> {
-        let mut tx = self.db.writer.begin().await?;
+        let mut tx = self.db.begin().await?;
         let mut published = false;
         for envelope in batch {
             if !inbox::first_delivery(&mut tx, envelope.id).await? {
