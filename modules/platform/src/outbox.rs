@@ -16,6 +16,7 @@ use uuid::Uuid;
 use crate::db::{Db, SqliteDb, Tx};
 use crate::events::{Envelope, EventHandler};
 use crate::on_tx;
+
 const BATCH: i64 = 100;
 const POLL: Duration = Duration::from_secs(1);
 const FIRST_RETRY: Duration = Duration::from_millis(100);
