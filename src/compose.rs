@@ -59,15 +59,15 @@ pub async fn migrate(args: &ModuleArgs) -> anyhow::Result<Vec<&'static str>> {
     let roles = args.role;
     let mut done = Vec::new();
     if roles.users {
-        users::migrate(&args.location(users::NAME)?).await?;
+        users::migrate(&args.location(users::NAME)).await?;
         done.push(users::NAME);
     }
     if roles.orders {
-        orders::migrate(&args.location(orders::NAME)?).await?;
+        orders::migrate(&args.location(orders::NAME)).await?;
         done.push(orders::NAME);
     }
     if roles.payments {
-        payments::migrate(&args.location(payments::NAME)?).await?;
+        payments::migrate(&args.location(payments::NAME)).await?;
         done.push(payments::NAME);
     }
     Ok(done)
@@ -82,16 +82,16 @@ async fn open(
 ) -> anyhow::Result<Local> {
     let roles = args.role;
     let users = match roles.users {
-        true => Some(UsersModule::open(&args.location(users::NAME)?).await?),
+        true => Some(UsersModule::open(&args.location(users::NAME)).await?),
         false => None,
     };
     let users_api = users.as_ref().map_or(remote_users, UsersModule::api);
     let orders = match roles.orders {
-        true => Some(OrdersModule::open(&args.location(orders::NAME)?, users_api).await?),
+        true => Some(OrdersModule::open(&args.location(orders::NAME), users_api).await?),
         false => None,
     };
     let payments = match roles.payments {
-        true => Some(PaymentsModule::open(&args.location(payments::NAME)?, processor).await?),
+        true => Some(PaymentsModule::open(&args.location(payments::NAME), processor).await?),
         false => None,
     };
     Ok(Local {

@@ -27,27 +27,47 @@ use sqlx::{Connection, PgConnection, PgPool, Postgres, Sqlite, SqlitePool, Trans
 const READERS: u32 = 4;
 const PG_CONNECTIONS: u32 = 16;
 
+/// The URL of a PostgreSQL database. It may hold a password: its `Debug` form hides it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DatabaseUrl(String);
+
+impl FromStr for DatabaseUrl {
+    type Err = String;
+
+    fn from_str(url: &str) -> Result<Self, String> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Self(url.to_owned()))
+        } else {
+            Err(
+                "a database URL must start with postgres:// or postgresql:// (SQLite is the \
+                 default: leave the URL out and use --data-dir)"
+                    .to_owned(),
+            )
+        }
+    }
+}
+
+impl std::fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("DatabaseUrl(<redacted>)")
+    }
+}
+
 /// Where a module keeps its data.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Location {
     /// A SQLite file per module in this directory, `<module>.db`.
     SqliteDir(PathBuf),
-    /// A PostgreSQL database (a `postgres://` URL); the module uses the schema of its name.
-    Postgres(String),
+    /// A PostgreSQL database; the module uses the schema of its name.
+    Postgres(DatabaseUrl),
 }
 
 impl Location {
-    /// The SQLite directory, unless `url` names a PostgreSQL database.
-    pub fn new(data_dir: &Path, url: Option<&str>) -> anyhow::Result<Self> {
+    /// PostgreSQL at `url` if there is one, else SQLite files in `data_dir`.
+    pub fn new(data_dir: &Path, url: Option<&DatabaseUrl>) -> Self {
         match url {
-            None => Ok(Self::SqliteDir(data_dir.to_owned())),
-            Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
-                Ok(Self::Postgres(url.to_owned()))
-            }
-            Some(_) => anyhow::bail!(
-                "a database URL must start with postgres:// or postgresql:// (SQLite is the \
-                 default: leave the URL out and use --data-dir)"
-            ),
+            Some(url) => Self::Postgres(url.clone()),
+            None => Self::SqliteDir(data_dir.to_owned()),
         }
     }
 }
@@ -129,7 +149,7 @@ impl Db {
                     .await
                     .map(Self::Sqlite)
             }
-            Location::Postgres(url) => open_postgres(url, module, migrations.postgres)
+            Location::Postgres(url) => open_postgres(&url.0, module, migrations.postgres)
                 .await
                 .map(Self::Postgres),
         }
