@@ -57,6 +57,7 @@ use http_body_util::{BodyExt, Empty, Full};
 use hyper::client::conn::http1::SendRequest;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
+use platform::db::{Db, Location};
 use platform::page::{Page, PageRequest};
 use platform::peer::{http_client, Peer};
 use sqlx::SqlitePool;
@@ -433,17 +434,24 @@ fn users_get(c: &mut Criterion) {
     // on it, each on its own runtime, as two processes sharing a file would.
     let dir = TempDir::new().expect("a temp dir");
     let local = client
-        .block_on(UsersModule::open(dir.path()))
+        .block_on(UsersModule::open(&Location::SqliteDir(
+            dir.path().to_owned(),
+        )))
         .expect("users opens");
     let user = client
         .block_on(local.api().create(ada()))
         .expect("a user is created");
     let id = user.id;
     let in_process = local.api();
-    let reader = local.db().reader.clone();
+    let Db::Sqlite(db) = local.db() else {
+        unreachable!("the users module was opened on SQLite")
+    };
+    let reader = db.reader.clone();
 
     let served_module = server
-        .block_on(UsersModule::open(dir.path()))
+        .block_on(UsersModule::open(&Location::SqliteDir(
+            dir.path().to_owned(),
+        )))
         .expect("users opens");
     let over_http = users::client(peer(serve_router(
         &server,
@@ -516,7 +524,7 @@ fn dispatch(c: &mut Criterion) {
     let user = runtime
         .block_on(async {
             let dir = TempDir::new().expect("a temp dir");
-            UsersModule::open(dir.path())
+            UsersModule::open(&Location::SqliteDir(dir.path().to_owned()))
                 .await
                 .expect("users opens")
                 .api()

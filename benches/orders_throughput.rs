@@ -7,7 +7,7 @@
 //!   `OrdersApi::place`, the `UsersApi` boundary for the buyer check, the outbox, and two
 //!   relays: orders → payments (`OrderPlaced`) and payments → orders (`PaymentAuthorized`).
 //! - `bare`: one axum handler and one background task, with sqlx straight on the same three
-//!   database files, opened with the same pools and pragmas (`Db::open`: WAL,
+//!   database files, opened with the same pools and pragmas (`SqliteDb::open`: WAL,
 //!   synchronous=NORMAL, one writer connection, a read pool). Per order: read the buyer from
 //!   users; insert the order (items as JSON) and an outbox row in one transaction. The task
 //!   reads the outbox and, per batch, writes the inbox row, payment row and outcome outbox
@@ -52,7 +52,7 @@ use http::header::{CONTENT_TYPE, LOCATION};
 use http::StatusCode;
 use orders_api::{order_path, Order, OrderItem, OrderPlaced, OrderStatus, PlaceOrder};
 use payments_api::{PaymentAuthorized, PaymentDeclined};
-use platform::db::Db;
+use platform::db::SqliteDb;
 use platform::events::Event;
 use sqlx::migrate::Migrator;
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
@@ -386,9 +386,9 @@ mod bare {
     use super::*;
 
     // The root crate's migrations: the very same schema as the modules.
-    static USERS: Migrator = sqlx::migrate!("./migrations/users");
-    static ORDERS: Migrator = sqlx::migrate!("./migrations/orders");
-    static PAYMENTS: Migrator = sqlx::migrate!("./migrations/payments");
+    static USERS: Migrator = sqlx::migrate!("./migrations/users/sqlite");
+    static ORDERS: Migrator = sqlx::migrate!("./migrations/orders/sqlite");
+    static PAYMENTS: Migrator = sqlx::migrate!("./migrations/payments/sqlite");
 
     /// The largest amount authorized, as the all-in-one's default processor.
     const LIMIT_CENTS: i64 = payments::processor::DEFAULT_LIMIT_CENTS;
@@ -397,8 +397,8 @@ mod bare {
 
     #[derive(Clone)]
     struct App {
-        users: Db,
-        orders: Db,
+        users: SqliteDb,
+        orders: SqliteDb,
         placed: Arc<Notify>,
     }
 
@@ -408,7 +408,7 @@ mod bare {
         (StatusCode::INTERNAL_SERVER_ERROR, err.to_string())
     }
 
-    /// Opens the three databases (the pools `platform::db::Db` opens: only their set-up is
+    /// Opens the three databases (the pools `platform::db::SqliteDb` opens: only their set-up is
     /// shared, no code runs per request), inserts a user, and serves; returns the address
     /// and the user's id.
     pub(super) async fn start(
@@ -417,7 +417,11 @@ mod bare {
     ) -> (std::net::SocketAddr, Uuid) {
         let open = |module: &str, migrator| {
             let path = data_dir.join(format!("{module}.db"));
-            async move { Db::open(&path, migrator).await.expect("a database opens") }
+            async move {
+                SqliteDb::open(&path, migrator)
+                    .await
+                    .expect("a database opens")
+            }
         };
         let users = open(users::NAME, &USERS).await;
         let orders = open(orders::NAME, &ORDERS).await;
@@ -572,7 +576,12 @@ mod bare {
     }
 
     /// Pays placed orders until `stop`, a batch at a time.
-    async fn settle(orders: Db, payments: Db, placed: Arc<Notify>, stop: CancellationToken) {
+    async fn settle(
+        orders: SqliteDb,
+        payments: SqliteDb,
+        placed: Arc<Notify>,
+        stop: CancellationToken,
+    ) {
         let mut after = 0;
         while !stop.is_cancelled() {
             // A failure here stalls the outbox; `Outboxes::wait_empty` then fails the bench.
@@ -589,7 +598,11 @@ mod bare {
     }
 
     /// Settles the orders placed after outbox seq `after`; returns the last seq, if any.
-    async fn settle_batch(orders: &Db, payments: &Db, after: i64) -> sqlx::Result<Option<i64>> {
+    async fn settle_batch(
+        orders: &SqliteDb,
+        payments: &SqliteDb,
+        after: i64,
+    ) -> sqlx::Result<Option<i64>> {
         let rows: Vec<(i64, Uuid, String)> = sqlx::query_as(
             "SELECT seq, id, payload FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?",
         )

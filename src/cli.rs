@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use platform::db::{DatabaseUrl, Location};
 use platform::internal::InternalToken;
 use platform::policy::CallPolicy;
 
@@ -52,6 +53,37 @@ pub struct ModuleArgs {
     /// Directory of the SQLite databases, one file per local module.
     #[arg(long, env = "CLEAVE_DATA_DIR", default_value = "./data")]
     pub data_dir: PathBuf,
+
+    // Where the modules keep their data on PostgreSQL instead of SQLite.
+    /// PostgreSQL database of every local module (postgres://…), each in the schema of its
+    /// name. Without it, SQLite files in --data-dir.
+    #[arg(long, env = "CLEAVE_DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<DatabaseUrl>,
+
+    /// PostgreSQL database of the users module, instead of --database-url.
+    #[arg(long, env = "CLEAVE_USERS_DATABASE_URL", hide_env_values = true)]
+    pub users_database_url: Option<DatabaseUrl>,
+
+    /// PostgreSQL database of the orders module, instead of --database-url.
+    #[arg(long, env = "CLEAVE_ORDERS_DATABASE_URL", hide_env_values = true)]
+    pub orders_database_url: Option<DatabaseUrl>,
+
+    /// PostgreSQL database of the payments module, instead of --database-url.
+    #[arg(long, env = "CLEAVE_PAYMENTS_DATABASE_URL", hide_env_values = true)]
+    pub payments_database_url: Option<DatabaseUrl>,
+}
+
+impl ModuleArgs {
+    /// Where `module` keeps its data: its own URL, else the shared one, else SQLite.
+    pub fn location(&self, module: &str) -> Location {
+        let own = match module {
+            users::NAME => &self.users_database_url,
+            orders::NAME => &self.orders_database_url,
+            payments::NAME => &self.payments_database_url,
+            _ => &None,
+        };
+        Location::new(&self.data_dir, own.as_ref().or(self.database_url.as_ref()))
+    }
 }
 
 #[derive(Debug, Clone, Args)]
@@ -246,6 +278,21 @@ mod tests {
         assert!(token.is_some());
         let shown = format!("{cli:?}");
         assert!(!shown.contains("s3cret"), "{shown}");
+    }
+
+    #[test]
+    fn a_database_password_never_shows_in_debug_output() {
+        let cli = Cli::parse_from([
+            "cleave",
+            "--database-url",
+            "postgres://cleave:s3cret-pass@db/shop",
+            "--orders-database-url",
+            "postgresql://cleave:s3cret-pass@other/shop",
+        ]);
+        let shown = format!("{cli:?}");
+        assert!(!shown.contains("s3cret"), "{shown}");
+        let orders = format!("{:?}", cli.serve.modules.location("orders"));
+        assert!(!orders.contains("s3cret"), "{orders}");
     }
 
     #[test]

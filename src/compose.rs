@@ -1,7 +1,6 @@
 //! The composition root: the only place that decides, per module, whether it runs here or
 //! is reached over HTTP, and how events travel between modules.
 
-use std::path::Path;
 use std::sync::Arc;
 
 use axum::Router;
@@ -18,9 +17,8 @@ use platform::peer::{self, Peer};
 use users::UsersModule;
 use users_api::UsersApi;
 
-use crate::cli::ServeArgs;
+use crate::cli::{ModuleArgs, ServeArgs};
 use crate::limits;
-use crate::roles::Roles;
 
 /// Everything a process runs, before it starts serving.
 pub struct Composition {
@@ -57,18 +55,19 @@ impl Local {
 }
 
 /// Applies the migrations of the modules in `roles`; returns their names.
-pub async fn migrate(roles: Roles, data_dir: &Path) -> anyhow::Result<Vec<&'static str>> {
+pub async fn migrate(args: &ModuleArgs) -> anyhow::Result<Vec<&'static str>> {
+    let roles = args.role;
     let mut done = Vec::new();
     if roles.users {
-        users::migrate(data_dir).await?;
+        users::migrate(&args.location(users::NAME)).await?;
         done.push(users::NAME);
     }
     if roles.orders {
-        orders::migrate(data_dir).await?;
+        orders::migrate(&args.location(orders::NAME)).await?;
         done.push(orders::NAME);
     }
     if roles.payments {
-        payments::migrate(data_dir).await?;
+        payments::migrate(&args.location(payments::NAME)).await?;
         done.push(payments::NAME);
     }
     Ok(done)
@@ -77,22 +76,22 @@ pub async fn migrate(roles: Roles, data_dir: &Path) -> anyhow::Result<Vec<&'stat
 /// Opens the modules of `roles`; orders checks buyers with the local users module, or with
 /// `remote_users` when users runs elsewhere.
 async fn open(
-    roles: Roles,
-    data_dir: &Path,
+    args: &ModuleArgs,
     remote_users: Arc<dyn UsersApi>,
     processor: Processor,
 ) -> anyhow::Result<Local> {
+    let roles = args.role;
     let users = match roles.users {
-        true => Some(UsersModule::open(data_dir).await?),
+        true => Some(UsersModule::open(&args.location(users::NAME)).await?),
         false => None,
     };
     let users_api = users.as_ref().map_or(remote_users, UsersModule::api);
     let orders = match roles.orders {
-        true => Some(OrdersModule::open(data_dir, users_api).await?),
+        true => Some(OrdersModule::open(&args.location(orders::NAME), users_api).await?),
         false => None,
     };
     let payments = match roles.payments {
-        true => Some(PaymentsModule::open(data_dir, processor).await?),
+        true => Some(PaymentsModule::open(&args.location(payments::NAME), processor).await?),
         false => None,
     };
     Ok(Local {
@@ -118,13 +117,7 @@ pub async fn build(args: &ServeArgs) -> anyhow::Result<Composition> {
     let processor = Processor {
         limit_cents: args.payment_limit_cents,
     };
-    let local = open(
-        roles,
-        &args.modules.data_dir,
-        users::client(users_peer.clone()),
-        processor,
-    )
-    .await?;
+    let local = open(&args.modules, users::client(users_peer.clone()), processor).await?;
 
     let mut api = Router::new();
     let mut relays = Vec::new();

@@ -23,11 +23,9 @@ fn main() -> ExitCode {
     let result = runtime.block_on(async {
         match command {
             Command::Serve(args) => cleave::run(args).await,
-            Command::Migrate(args) => cleave::compose::migrate(args.role, &args.data_dir)
-                .await
-                .map(|modules| {
-                    tracing::info!(?modules, data_dir = %args.data_dir.display(), "migrated");
-                }),
+            Command::Migrate(args) => cleave::compose::migrate(&args).await.map(|modules| {
+                tracing::info!(?modules, data_dir = %args.data_dir.display(), "migrated");
+            }),
             Command::Up(args) => cleave::up::run(args).await,
             Command::Compare(args) => cleave::compare::run(args).await,
             Command::Probe(args) => cleave::probe::run(args).await,

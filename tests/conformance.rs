@@ -11,6 +11,7 @@ use orders_api::{OrderFilter, OrderItem, OrderPlaced, OrderStatus, OrdersError, 
 use payments::processor::Processor;
 use payments::PaymentsModule;
 use payments_api::{PaymentFilter, PaymentStatus, PaymentsError};
+use platform::db::Location;
 use platform::events::{consumer_router, Envelope, EventHandler, RemoteConsumer};
 use platform::page::PageRequest;
 use platform::peer::{http_client, Peer};
@@ -66,7 +67,9 @@ fn order_for(user_id: Uuid, unit_price_cents: i64) -> PlaceOrder {
 
 /// The users module, local and over HTTP.
 async fn users_both_ways(dir: &TempDir) -> (UsersModule, [Arc<dyn UsersApi>; 2]) {
-    let module = UsersModule::open(dir.path()).await.unwrap();
+    let module = UsersModule::open(&Location::SqliteDir(dir.path().to_owned()))
+        .await
+        .unwrap();
     let remote = users::client(serve("users", users::router(module.api())).await);
     let local = module.api();
     (module, [local, remote])
@@ -138,13 +141,17 @@ async fn users_list_pages_through_every_user_once() {
 #[tokio::test]
 async fn orders_contract_is_the_same_in_process_and_over_http() {
     let dir = TempDir::new().unwrap();
-    let users = UsersModule::open(dir.path()).await.unwrap();
+    let users = UsersModule::open(&Location::SqliteDir(dir.path().to_owned()))
+        .await
+        .unwrap();
     let buyer = users
         .api()
         .create(new_user("buyer@example.com"))
         .await
         .unwrap();
-    let module = OrdersModule::open(dir.path(), users.api()).await.unwrap();
+    let module = OrdersModule::open(&Location::SqliteDir(dir.path().to_owned()), users.api())
+        .await
+        .unwrap();
     let remote = orders::client(serve("orders", orders::router(module.api())).await);
     for (side, api) in ["local", "http"].into_iter().zip([module.api(), remote]) {
         let placed = api.place(order_for(buyer.id, 1999), None).await.unwrap();
@@ -213,9 +220,12 @@ async fn orders_contract_is_the_same_in_process_and_over_http() {
 #[tokio::test]
 async fn orders_answer_unavailable_when_users_cannot_be_reached() {
     let dir = TempDir::new().unwrap();
-    let module = OrdersModule::open(dir.path(), users::client(dead_peer("users")))
-        .await
-        .unwrap();
+    let module = OrdersModule::open(
+        &Location::SqliteDir(dir.path().to_owned()),
+        users::client(dead_peer("users")),
+    )
+    .await
+    .unwrap();
     let remote = orders::client(serve("orders", orders::router(module.api())).await);
     for (side, api) in ["local", "http"].into_iter().zip([module.api(), remote]) {
         match api.place(order_for(Uuid::now_v7(), 1), None).await {
@@ -237,9 +247,12 @@ fn placed(amount_cents: i64) -> Envelope {
 #[tokio::test]
 async fn payments_charge_each_order_once_however_often_the_event_arrives() {
     let dir = TempDir::new().unwrap();
-    let module = PaymentsModule::open(dir.path(), Processor { limit_cents: 1000 })
-        .await
-        .unwrap();
+    let module = PaymentsModule::open(
+        &Location::SqliteDir(dir.path().to_owned()),
+        Processor { limit_cents: 1000 },
+    )
+    .await
+    .unwrap();
     let peer = serve(
         "payments",
         payments::router(module.api())
@@ -286,13 +299,17 @@ async fn payments_charge_each_order_once_however_often_the_event_arrives() {
 #[tokio::test]
 async fn the_first_payment_outcome_settles_an_order_for_good() {
     let dir = TempDir::new().unwrap();
-    let users = UsersModule::open(dir.path()).await.unwrap();
+    let users = UsersModule::open(&Location::SqliteDir(dir.path().to_owned()))
+        .await
+        .unwrap();
     let buyer = users
         .api()
         .create(new_user("late@example.com"))
         .await
         .unwrap();
-    let module = OrdersModule::open(dir.path(), users.api()).await.unwrap();
+    let module = OrdersModule::open(&Location::SqliteDir(dir.path().to_owned()), users.api())
+        .await
+        .unwrap();
     let peer = serve(
         "orders",
         consumer_router(orders::NAME, module.event_handler()),

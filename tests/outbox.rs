@@ -8,6 +8,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use orders::OrdersModule;
 use orders_api::{OrderItem, OrderPlaced, PlaceOrder};
+use platform::db::Location;
 use platform::events::{Envelope, EventError, EventHandler};
 use platform::outbox::Subscriber;
 use tempfile::TempDir;
@@ -87,7 +88,9 @@ async fn place_orders(module: &OrdersModule, buyer: Uuid, count: usize) -> Vec<U
 #[tokio::test]
 async fn every_event_is_delivered_in_order_despite_failures_and_restarts() {
     let dir = TempDir::new().unwrap();
-    let users = UsersModule::open(dir.path()).await.unwrap();
+    let users = UsersModule::open(&Location::SqliteDir(dir.path().to_owned()))
+        .await
+        .unwrap();
     let buyer = users
         .api()
         .create(NewUser {
@@ -97,7 +100,9 @@ async fn every_event_is_delivered_in_order_despite_failures_and_restarts() {
         .await
         .unwrap();
 
-    let module = OrdersModule::open(dir.path(), users.api()).await.unwrap();
+    let module = OrdersModule::open(&Location::SqliteDir(dir.path().to_owned()), users.api())
+        .await
+        .unwrap();
     let first = place_orders(&module, buyer.id, 5).await;
     let flaky = Arc::new(Recorder {
         failures: AtomicUsize::new(3),
@@ -113,7 +118,9 @@ async fn every_event_is_delivered_in_order_despite_failures_and_restarts() {
     // A new process on the same database: events written while no relay ran are delivered,
     // and the ones already acknowledged are not sent again.
     drop(module);
-    let module = OrdersModule::open(dir.path(), users.api()).await.unwrap();
+    let module = OrdersModule::open(&Location::SqliteDir(dir.path().to_owned()), users.api())
+        .await
+        .unwrap();
     let second = place_orders(&module, buyer.id, 3).await;
     let fresh = Arc::new(Recorder::default());
     relay_until(&module, fresh.clone(), 3).await;

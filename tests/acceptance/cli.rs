@@ -68,6 +68,10 @@ async fn help_lists_every_flag() {
         "--role",
         "--listen",
         "--data-dir",
+        "--database-url",
+        "--users-database-url",
+        "--orders-database-url",
+        "--payments-database-url",
         "--users-url",
         "--orders-url",
         "--payments-url",
@@ -168,4 +172,70 @@ async fn serve_is_the_default_command_spelled_out() {
         .await
         .expect("the users process answers");
     assert_eq!(list.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn migrate_on_postgres_makes_a_schema_per_module() {
+    let Some(cluster) = crate::postgres::cluster() else {
+        return;
+    };
+    let shared = cluster.create_database();
+    let own = cluster.create_database();
+    let (shared_url, own_url) = (shared.url(), own.url());
+    let migrate = [
+        "migrate",
+        "--role=all",
+        "--database-url",
+        &shared_url,
+        "--payments-database-url",
+        &own_url,
+    ];
+    for _ in 0..2 {
+        // The second time, every migration is already applied: nothing to do.
+        let output = cleave(&migrate).await;
+        assert!(
+            output.status.success(),
+            "exit {}: {}",
+            output.status,
+            printed(&output)
+        );
+    }
+    let tables = "SELECT string_agg(table_schema || '.' || table_name, ',' \
+                  ORDER BY table_schema, table_name) FROM information_schema.tables \
+                  WHERE table_schema IN ('users', 'orders', 'payments')";
+    assert_eq!(
+        shared.query(tables),
+        "orders._sqlx_migrations,orders.idempotency_keys,orders.inbox,orders.orders,\
+         orders.outbox,orders.outbox_cursor,users._sqlx_migrations,users.users"
+    );
+    assert_eq!(
+        own.query(tables),
+        "payments._sqlx_migrations,payments.inbox,payments.outbox,payments.outbox_cursor,\
+         payments.payments"
+    );
+}
+
+#[tokio::test]
+async fn a_database_url_of_another_engine_is_refused() {
+    let dir = TempDir::new().unwrap();
+    let output = cleave(&[
+        "migrate",
+        "--role=users",
+        "--data-dir",
+        &path_text(&dir, "data"),
+        "--users-database-url",
+        "mysql://localhost/shop",
+    ])
+    .await;
+    assert!(!output.status.success(), "{}", printed(&output));
+    assert!(
+        printed(&output).contains("postgres://"),
+        "{}",
+        printed(&output)
+    );
+    assert!(
+        !printed(&output).contains("panicked"),
+        "{}",
+        printed(&output)
+    );
 }

@@ -20,7 +20,7 @@ pub(crate) async fn payments_killed_while_orders_keep_coming(shape: Shape) {
     let books = [("BOOK-1", 2, 1999)];
 
     let mut orders = Vec::new();
-    if shape == Shape::AllInOne {
+    if shape.one_process() {
         // One process: kill it with the last order just committed and its payments in flight.
         for _ in 0..20 {
             orders.push(id(&app.place_order(ada, &books).await));

@@ -1,12 +1,14 @@
 //! Acceptance tests: the built `cleave` binary, started as real OS processes on loopback
 //! ports, driven only through its public HTTP API, its signals and its command line.
 //!
-//! Most scenarios run against four topologies, one test each: `all_in_one::<scenario>`
+//! Most scenarios run against six topologies, one test each: `all_in_one::<scenario>`
 //! (one process), `split::<scenario>` (gateway, users, orders and payments processes),
 //! `mixed::<scenario>` (`gateway,users,orders` + `payments`) and `containers::<scenario>`
 //! (the split shape as four containers of the image, talking by name on a bridge network;
-//! run where a Docker engine answers). The product promises the same behaviour in every
-//! shape, so the same scenario must pass in all four.
+//! run where a Docker engine answers), and `postgres_all_in_one::<scenario>` and
+//! `postgres_split::<scenario>`: the first two with every module in a PostgreSQL database
+//! of a throwaway cluster (run where PostgreSQL 15 is installed). The product promises the
+//! same behaviour in every shape, so the same scenario must pass in all six.
 
 mod cli;
 mod contract;
@@ -17,18 +19,23 @@ mod hops;
 mod image;
 mod inputs;
 mod internal;
+mod postgres;
+mod replicas;
 mod stub;
 mod support;
 mod telemetry;
 
-/// Generates `all_in_one::$scenario`, `split::$scenario`, `mixed::$scenario` and
-/// `containers::$scenario`, each calling `$theme::$scenario(Shape::…)`.
+/// Generates `all_in_one::$scenario`, `split::$scenario`, `mixed::$scenario`,
+/// `containers::$scenario`, `postgres_all_in_one::$scenario` and `postgres_split::$scenario`,
+/// each calling `$theme::$scenario(Shape::…)`.
 macro_rules! in_every_topology {
     ($($theme:ident::$scenario:ident),+ $(,)?) => {
         in_every_topology!(@shape all_in_one, AllInOne, $($theme::$scenario),+);
         in_every_topology!(@shape split, Split, $($theme::$scenario),+);
         in_every_topology!(@shape mixed, Mixed, $($theme::$scenario),+);
         in_every_topology!(@shape containers, Containers, $($theme::$scenario),+);
+        in_every_topology!(@shape postgres_all_in_one, PostgresAllInOne, $($theme::$scenario),+);
+        in_every_topology!(@shape postgres_split, PostgresSplit, $($theme::$scenario),+);
     };
     (@shape $module:ident, $shape:ident, $($theme:ident::$scenario:ident),+) => {
         mod $module {
@@ -36,7 +43,12 @@ macro_rules! in_every_topology {
                 #[tokio::test(flavor = "multi_thread")]
                 async fn $scenario() {
                     let shape = crate::support::Shape::$shape;
-                    if shape != crate::support::Shape::Containers || crate::docker::available() {
+                    let runs_here = match shape {
+                        crate::support::Shape::Containers => crate::docker::available(),
+                        _ if shape.on_postgres() => crate::postgres::cluster().is_some(),
+                        _ => true,
+                    };
+                    if runs_here {
                         crate::$theme::$scenario(shape).await;
                     }
                 }

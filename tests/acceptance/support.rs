@@ -20,6 +20,7 @@ use tempfile::TempDir;
 use uuid::Uuid;
 
 use crate::docker::Containers;
+use crate::postgres::{self, Database};
 
 const BIN: &str = env!("CARGO_BIN_EXE_cleave");
 
@@ -46,14 +47,30 @@ pub(crate) enum Shape {
     Mixed,
     /// The split shape as four containers of the image on a bridge network.
     Containers,
+    /// `AllInOne` with its modules in a PostgreSQL database, a schema each.
+    PostgresAllInOne,
+    /// `Split` with every module in the same PostgreSQL database, a schema each.
+    PostgresSplit,
 }
 
 impl Shape {
+    /// Whether every module runs in one process.
+    pub(crate) fn one_process(self) -> bool {
+        self.roles().len() == 1
+    }
+
+    /// Whether the modules keep their data in PostgreSQL.
+    pub(crate) fn on_postgres(self) -> bool {
+        matches!(self, Shape::PostgresAllInOne | Shape::PostgresSplit)
+    }
+
     /// The `--role` of each process; the first one carries the gateway.
     fn roles(self) -> &'static [&'static str] {
         match self {
-            Shape::AllInOne => &["all"],
-            Shape::Split | Shape::Containers => &["gateway", "users", "orders", "payments"],
+            Shape::AllInOne | Shape::PostgresAllInOne => &["all"],
+            Shape::Split | Shape::Containers | Shape::PostgresSplit => {
+                &["gateway", "users", "orders", "payments"]
+            }
             Shape::Mixed => &["gateway,users,orders", "payments"],
         }
     }
@@ -329,6 +346,7 @@ pub(crate) struct Topology {
     // Declared before `_dir` so that the processes die before their data is removed.
     processes: Vec<Process>,
     containers: Option<Containers>,
+    _database: Option<Database>,
     _dir: TempDir,
     http: reqwest::Client,
 }
@@ -373,6 +391,7 @@ impl Topology {
         Self {
             processes: Vec::new(),
             containers: Some(containers),
+            _database: None,
             _dir: TempDir::new().expect("a temporary directory"),
             http: http_client(),
         }
@@ -380,6 +399,11 @@ impl Topology {
 
     async fn try_start(shape: Shape, options: &Options) -> Result<Self, String> {
         let dir = TempDir::new().expect("a temporary directory");
+        let database = shape.on_postgres().then(|| {
+            postgres::cluster()
+                .expect("PostgreSQL shapes run only where PostgreSQL is installed")
+                .create_database()
+        });
         let roles = shape.roles();
         let addrs: Vec<SocketAddr> = roles.iter().map(|_| free_addr()).collect();
         let peer_url = |module: Module| {
@@ -403,6 +427,9 @@ impl Topology {
                 ];
                 for (flag, url) in &peers {
                     args.extend([(*flag).to_owned(), url.clone()]);
+                }
+                if let Some(database) = &database {
+                    args.extend(["--database-url".to_owned(), database.url()]);
                 }
                 if let Some(token) = &options.internal_token {
                     let from_file = options.token_file_for.is_some_and(|m| hosts(role, m));
@@ -429,6 +456,7 @@ impl Topology {
         let topology = Self {
             processes,
             containers: None,
+            _database: database,
             _dir: dir,
             http: http_client(),
         };

@@ -3,11 +3,10 @@
 use async_trait::async_trait;
 use orders_api::OrderStatus;
 use payments_api::{PaymentAuthorized, PaymentDeclined};
-use platform::db::Db;
+use platform::db::{Db, Tx};
 use platform::events::{Envelope, EventError, EventHandler};
 use platform::inbox;
 use platform::trace;
-use sqlx::SqliteConnection;
 use tracing::Instrument;
 
 use crate::store;
@@ -30,7 +29,7 @@ fn undecodable(err: serde_json::Error) -> EventError {
 impl EventHandler for PaymentEvents {
     /// Settles the orders of a batch in one transaction, each event at most once.
     async fn handle(&self, batch: &[Envelope]) -> Result<(), EventError> {
-        let mut tx = self.db.writer.begin().await?;
+        let mut tx = self.db.begin().await?;
         for event in batch {
             settle(&mut tx, event)
                 .instrument(trace::event_span(crate::NAME, event))
@@ -42,7 +41,7 @@ impl EventHandler for PaymentEvents {
 }
 
 /// Settles the order of one payment event, unless the event was seen before.
-async fn settle(tx: &mut SqliteConnection, event: &Envelope) -> Result<(), EventError> {
+async fn settle(tx: &mut Tx, event: &Envelope) -> Result<(), EventError> {
     if !inbox::first_delivery(tx, crate::NAME, event.id).await? {
         return Ok(());
     }

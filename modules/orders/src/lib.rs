@@ -12,12 +12,11 @@ mod rules;
 mod service;
 mod store;
 
-use std::path::Path;
 use std::sync::Arc;
 
 use orders_api::OrdersApi;
 use payments_api::{PaymentAuthorized, PaymentDeclined};
-use platform::db::Db;
+use platform::db::{Db, Location, Migrations};
 use platform::events::{Event, EventHandler};
 use platform::outbox::{Outbox, Relay, Subscriber};
 use platform::peer::Peer;
@@ -25,7 +24,10 @@ use users_api::UsersApi;
 
 pub use router::{router, OrdersDoc};
 
-static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/orders");
+static MIGRATIONS: Migrations = Migrations {
+    sqlite: &sqlx::migrate!("../../migrations/orders/sqlite"),
+    postgres: &sqlx::migrate!("../../migrations/orders/postgres"),
+};
 
 /// The module's name: its role, its database file, its peer name, its event cursor.
 pub const NAME: &str = "orders";
@@ -33,9 +35,9 @@ pub const NAME: &str = "orders";
 /// The topics this module consumes.
 pub const CONSUMES: &[&str] = &[PaymentAuthorized::TOPIC, PaymentDeclined::TOPIC];
 
-/// Applies the module's migrations to its database under `data_dir`.
-pub async fn migrate(data_dir: &Path) -> anyhow::Result<()> {
-    Db::open_module(data_dir, NAME, &MIGRATOR)
+/// Applies the module's migrations to its database at `location`.
+pub async fn migrate(location: &Location) -> anyhow::Result<()> {
+    Db::open_module(location, NAME, &MIGRATIONS)
         .await?
         .close()
         .await;
@@ -50,9 +52,9 @@ pub struct OrdersModule {
 }
 
 impl OrdersModule {
-    /// Opens the module's own database under `data_dir`; buyers are checked with `users`.
-    pub async fn open(data_dir: &Path, users: Arc<dyn UsersApi>) -> anyhow::Result<Self> {
-        let db = Db::open_module(data_dir, NAME, &MIGRATOR).await?;
+    /// Opens the module's own database at `location`; buyers are checked with `users`.
+    pub async fn open(location: &Location, users: Arc<dyn UsersApi>) -> anyhow::Result<Self> {
+        let db = Db::open_module(location, NAME, &MIGRATIONS).await?;
         let outbox = Outbox::default();
         let api = Arc::new(service::LocalOrders::new(db.clone(), users, outbox.clone()));
         Ok(Self { db, outbox, api })

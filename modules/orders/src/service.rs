@@ -67,7 +67,7 @@ impl LocalOrders {
             amount_cents: order.total_cents,
             currency: order.currency.clone(),
         });
-        let mut tx = self.db.writer.begin().await?;
+        let mut tx = self.db.begin().await?;
         store::insert(&mut tx, order).await?;
         if let Some((key, fingerprint)) = key {
             store::insert_key(&mut tx, key, fingerprint, order.id).await?;

@@ -2,9 +2,10 @@
 
 use chrono::{DateTime, Utc};
 use orders_api::{Order, OrderFilter, OrderItem, OrderStatus};
-use platform::db::Db;
+use platform::db::{Db, Tx};
 use platform::page::PageRequest;
-use sqlx::{FromRow, SqliteConnection};
+use platform::{on_db, on_tx};
+use sqlx::FromRow;
 use uuid::Uuid;
 
 #[derive(FromRow)]
@@ -57,57 +58,65 @@ fn parse_status(text: &str) -> sqlx::Result<OrderStatus> {
     }
 }
 
-pub(crate) async fn insert(conn: &mut SqliteConnection, order: &Order) -> sqlx::Result<()> {
+pub(crate) async fn insert(tx: &mut Tx, order: &Order) -> sqlx::Result<()> {
     let items = serde_json::to_string(&order.items).map_err(|e| sqlx::Error::Encode(e.into()))?;
-    sqlx::query(
+    on_tx!(tx, |conn| {
+        sqlx::query(
         "INSERT INTO orders (id, user_id, currency, items, total_cents, status, created_at, updated_at) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
-        .bind(order.id)
-        .bind(order.user_id)
-        .bind(&order.currency)
-        .bind(items)
-        .bind(order.total_cents)
-        .bind(status_text(order.status))
-        .bind(order.created_at)
-        .bind(order.updated_at)
-        .execute(conn)
-        .await?;
+    .bind(order.id)
+    .bind(order.user_id)
+    .bind(&order.currency)
+    .bind(&items)
+    .bind(order.total_cents)
+    .bind(status_text(order.status))
+    .bind(order.created_at)
+    .bind(order.updated_at)
+    .execute(conn)
+    .await
+    .map(drop)
+    })?;
     Ok(())
 }
 
 /// Remembers which order a key created; fails with a unique violation if the key is taken.
 pub(crate) async fn insert_key(
-    conn: &mut SqliteConnection,
+    tx: &mut Tx,
     key: &str,
     fingerprint: &str,
     order_id: Uuid,
 ) -> sqlx::Result<()> {
-    sqlx::query("INSERT INTO idempotency_keys (key, request_hash, order_id) VALUES (?, ?, ?)")
-        .bind(key)
-        .bind(fingerprint)
-        .bind(order_id)
-        .execute(conn)
-        .await?;
+    on_tx!(tx, |conn| sqlx::query(
+        "INSERT INTO idempotency_keys (key, request_hash, order_id) VALUES ($1, $2, $3)"
+    )
+    .bind(key)
+    .bind(fingerprint)
+    .bind(order_id)
+    .execute(conn)
+    .await
+    .map(drop))?;
     Ok(())
 }
 
 /// The fingerprint and order recorded for a key.
 pub(crate) async fn find_key(db: &Db, key: &str) -> sqlx::Result<Option<(String, Uuid)>> {
-    sqlx::query_as("SELECT request_hash, order_id FROM idempotency_keys WHERE key = ?")
-        .bind(key)
-        .fetch_optional(&db.reader)
-        .await
+    on_db!(db, |pool| sqlx::query_as(
+        "SELECT request_hash, order_id FROM idempotency_keys WHERE key = $1"
+    )
+    .bind(key)
+    .fetch_optional(pool)
+    .await)
 }
 
 pub(crate) async fn find(db: &Db, id: Uuid) -> sqlx::Result<Option<Order>> {
-    let row: Option<OrderRow> = sqlx::query_as(
+    let row: Option<OrderRow> = on_db!(db, |pool| sqlx::query_as(
         "SELECT id, user_id, currency, items, total_cents, status, created_at, updated_at \
-         FROM orders WHERE id = ?",
+         FROM orders WHERE id = $1",
     )
     .bind(id)
-    .fetch_optional(&db.reader)
-    .await?;
+    .fetch_optional(pool)
+    .await)?;
     row.map(Order::try_from).transpose()
 }
 
@@ -116,36 +125,35 @@ pub(crate) async fn list(
     filter: OrderFilter,
     page: PageRequest,
 ) -> sqlx::Result<Vec<Order>> {
-    let rows: Vec<OrderRow> = match filter.user_id {
+    let rows: Vec<OrderRow> = on_db!(db, |pool| match filter.user_id {
         Some(user_id) => sqlx::query_as(
             "SELECT id, user_id, currency, items, total_cents, status, created_at, updated_at \
-             FROM orders WHERE user_id = ? AND id > ? ORDER BY id LIMIT ?",
+             FROM orders WHERE user_id = $1 AND id > $2 ORDER BY id LIMIT $3",
         )
         .bind(user_id),
         None => sqlx::query_as(
             "SELECT id, user_id, currency, items, total_cents, status, created_at, updated_at \
-             FROM orders WHERE id > ? ORDER BY id LIMIT ?",
+             FROM orders WHERE id > $1 ORDER BY id LIMIT $2",
         ),
     }
     .bind(page.after_or_start())
     .bind(page.fetch())
-    .fetch_all(&db.reader)
-    .await?;
+    .fetch_all(pool)
+    .await)?;
     rows.into_iter().map(Order::try_from).collect()
 }
 
 /// Moves a pending order to its final status. An order that is no longer pending is left
 /// as it is: the first payment outcome wins.
-pub(crate) async fn settle(
-    conn: &mut SqliteConnection,
-    id: Uuid,
-    status: OrderStatus,
-) -> sqlx::Result<()> {
-    sqlx::query("UPDATE orders SET status = ?, updated_at = ? WHERE id = ? AND status = 'pending'")
-        .bind(status_text(status))
-        .bind(Utc::now())
-        .bind(id)
-        .execute(conn)
-        .await?;
+pub(crate) async fn settle(tx: &mut Tx, id: Uuid, status: OrderStatus) -> sqlx::Result<()> {
+    on_tx!(tx, |conn| sqlx::query(
+        "UPDATE orders SET status = $1, updated_at = $2 WHERE id = $3 AND status = 'pending'"
+    )
+    .bind(status_text(status))
+    .bind(Utc::now())
+    .bind(id)
+    .execute(conn)
+    .await
+    .map(drop))?;
     Ok(())
 }

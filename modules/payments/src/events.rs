@@ -4,12 +4,11 @@ use async_trait::async_trait;
 use chrono::Utc;
 use orders_api::OrderPlaced;
 use payments_api::{Payment, PaymentAuthorized, PaymentDeclined, PaymentStatus};
-use platform::db::Db;
+use platform::db::{Db, Tx};
 use platform::events::{Envelope, EventError, EventHandler};
 use platform::inbox;
 use platform::outbox::Outbox;
 use platform::trace;
-use sqlx::SqliteConnection;
 use tracing::Instrument;
 
 use crate::processor::Processor;
@@ -59,11 +58,7 @@ impl OrderEvents {
     /// Charges the order of one event, unless it was seen before; `true` when the outcome
     /// was published. The outcome event is created in the event's span, so it carries the
     /// trace of the request that placed the order.
-    async fn apply(
-        &self,
-        tx: &mut SqliteConnection,
-        envelope: &Envelope,
-    ) -> Result<bool, EventError> {
+    async fn apply(&self, tx: &mut Tx, envelope: &Envelope) -> Result<bool, EventError> {
         if !inbox::first_delivery(tx, crate::NAME, envelope.id).await? {
             return Ok(false);
         }
@@ -88,7 +83,7 @@ impl EventHandler for OrderEvents {
     /// Charges the orders of a batch in one transaction: each payment, its outcome event
     /// and the inbox record commit together.
     async fn handle(&self, batch: &[Envelope]) -> Result<(), EventError> {
-        let mut tx = self.db.writer.begin().await?;
+        let mut tx = self.db.begin().await?;
         let mut published = false;
         for envelope in batch {
             published |= self

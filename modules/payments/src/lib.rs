@@ -12,19 +12,21 @@ mod router;
 mod service;
 mod store;
 
-use std::path::Path;
 use std::sync::Arc;
 
 use orders_api::OrderPlaced;
 use payments_api::PaymentsApi;
-use platform::db::Db;
+use platform::db::{Db, Location, Migrations};
 use platform::events::{Event, EventHandler};
 use platform::outbox::{Outbox, Relay, Subscriber};
 use platform::peer::Peer;
 
 pub use router::{router, PaymentsDoc};
 
-static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/payments");
+static MIGRATIONS: Migrations = Migrations {
+    sqlite: &sqlx::migrate!("../../migrations/payments/sqlite"),
+    postgres: &sqlx::migrate!("../../migrations/payments/postgres"),
+};
 
 /// The module's name: its role, its database file, its peer name, its event cursor.
 pub const NAME: &str = "payments";
@@ -32,9 +34,9 @@ pub const NAME: &str = "payments";
 /// The topics this module consumes.
 pub const CONSUMES: &[&str] = &[OrderPlaced::TOPIC];
 
-/// Applies the module's migrations to its database under `data_dir`.
-pub async fn migrate(data_dir: &Path) -> anyhow::Result<()> {
-    Db::open_module(data_dir, NAME, &MIGRATOR)
+/// Applies the module's migrations to its database at `location`.
+pub async fn migrate(location: &Location) -> anyhow::Result<()> {
+    Db::open_module(location, NAME, &MIGRATIONS)
         .await?
         .close()
         .await;
@@ -50,9 +52,12 @@ pub struct PaymentsModule {
 }
 
 impl PaymentsModule {
-    /// Opens the module's own database under `data_dir`.
-    pub async fn open(data_dir: &Path, processor: processor::Processor) -> anyhow::Result<Self> {
-        let db = Db::open_module(data_dir, NAME, &MIGRATOR).await?;
+    /// Opens the module's own database at `location`.
+    pub async fn open(
+        location: &Location,
+        processor: processor::Processor,
+    ) -> anyhow::Result<Self> {
+        let db = Db::open_module(location, NAME, &MIGRATIONS).await?;
         let api = Arc::new(service::LocalPayments::new(db.clone()));
         Ok(Self {
             db,

@@ -2,9 +2,10 @@
 
 use chrono::{DateTime, Utc};
 use payments_api::{Payment, PaymentFilter, PaymentStatus};
-use platform::db::Db;
+use platform::db::{Db, Tx};
 use platform::page::PageRequest;
-use sqlx::{FromRow, SqliteConnection};
+use platform::{on_db, on_tx};
+use sqlx::FromRow;
 use uuid::Uuid;
 
 #[derive(FromRow)]
@@ -42,14 +43,14 @@ impl TryFrom<PaymentRow> for Payment {
 }
 
 /// Records a payment unless the order already has one; `false` when it had.
-pub(crate) async fn insert(conn: &mut SqliteConnection, payment: &Payment) -> sqlx::Result<bool> {
+pub(crate) async fn insert(tx: &mut Tx, payment: &Payment) -> sqlx::Result<bool> {
     let status = match payment.status {
         PaymentStatus::Authorized => "authorized",
         PaymentStatus::Declined => "declined",
     };
-    let done = sqlx::query(
+    let done = on_tx!(tx, |conn| sqlx::query(
         "INSERT INTO payments (id, order_id, amount_cents, currency, status, created_at) \
-         VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (order_id) DO NOTHING",
+         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (order_id) DO NOTHING",
     )
     .bind(payment.id)
     .bind(payment.order_id)
@@ -58,18 +59,19 @@ pub(crate) async fn insert(conn: &mut SqliteConnection, payment: &Payment) -> sq
     .bind(status)
     .bind(payment.created_at)
     .execute(conn)
-    .await?;
-    Ok(done.rows_affected() == 1)
+    .await
+    .map(|done| done.rows_affected()))?;
+    Ok(done == 1)
 }
 
 pub(crate) async fn find(db: &Db, id: Uuid) -> sqlx::Result<Option<Payment>> {
-    let row: Option<PaymentRow> = sqlx::query_as(
+    let row: Option<PaymentRow> = on_db!(db, |pool| sqlx::query_as(
         "SELECT id, order_id, amount_cents, currency, status, created_at \
-         FROM payments WHERE id = ?",
+         FROM payments WHERE id = $1",
     )
     .bind(id)
-    .fetch_optional(&db.reader)
-    .await?;
+    .fetch_optional(pool)
+    .await)?;
     row.map(Payment::try_from).transpose()
 }
 
@@ -78,20 +80,20 @@ pub(crate) async fn list(
     filter: PaymentFilter,
     page: PageRequest,
 ) -> sqlx::Result<Vec<Payment>> {
-    let rows: Vec<PaymentRow> = match filter.order_id {
+    let rows: Vec<PaymentRow> = on_db!(db, |pool| match filter.order_id {
         Some(order_id) => sqlx::query_as(
             "SELECT id, order_id, amount_cents, currency, status, created_at \
-             FROM payments WHERE order_id = ? AND id > ? ORDER BY id LIMIT ?",
+             FROM payments WHERE order_id = $1 AND id > $2 ORDER BY id LIMIT $3",
         )
         .bind(order_id),
         None => sqlx::query_as(
             "SELECT id, order_id, amount_cents, currency, status, created_at \
-             FROM payments WHERE id > ? ORDER BY id LIMIT ?",
+             FROM payments WHERE id > $1 ORDER BY id LIMIT $2",
         ),
     }
     .bind(page.after_or_start())
     .bind(page.fetch())
-    .fetch_all(&db.reader)
-    .await?;
+    .fetch_all(pool)
+    .await)?;
     rows.into_iter().map(Payment::try_from).collect()
 }

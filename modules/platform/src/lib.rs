@@ -7,7 +7,7 @@
 //! - [`id`]: ids in the one form the API writes, hyphenated UUIDs.
 //! - [`integer`]: integer fields of request bodies, which JSON may write as `2.0`.
 //! - [`page`]: cursor pagination shared by every list endpoint.
-//! - [`db`]: opening a module's own SQLite database (one writer, several readers).
+//! - [`db`]: a module's own database, SQLite (one writer, several readers) or PostgreSQL.
 //! - [`events`]: the event envelope and the handler trait consumers implement.
 //! - [`outbox`]: events written in the producer's transaction, and the relay that delivers them.
 //! - [`inbox`]: the consumer's record of processed event ids, for idempotent handling.

@@ -7,14 +7,17 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use sqlx::{Row, SqliteConnection};
+use chrono::{DateTime, Utc};
+use sqlx::{FromRow, PgPool};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
+use uuid::Uuid;
 
-use crate::db::Db;
+use crate::db::{Db, SqliteDb, Tx};
 use crate::events::{Envelope, EventHandler};
 use crate::metrics::{EVENTS_DELIVERED, EVENTS_REDELIVERED};
+use crate::on_tx;
 use crate::trace;
 use backlog::Backlog;
 
@@ -43,10 +46,19 @@ impl Default for Outbox {
 
 impl Outbox {
     /// Appends an event inside the caller's transaction.
-    pub async fn append(conn: &mut SqliteConnection, event: &Envelope) -> sqlx::Result<()> {
-        sqlx::query(
+    pub async fn append(tx: &mut Tx, event: &Envelope) -> sqlx::Result<()> {
+        if let Tx::Postgres(tx) = tx {
+            // PostgreSQL hands out `seq` when the row is inserted, not when it commits: with
+            // several writers, seq 6 could commit before seq 5, the relay move past 5 and
+            // never deliver it. Holding this lock (one per schema) from the insert to the
+            // commit makes events commit in `seq` order. SQLite has one writer: in order.
+            sqlx::query("SELECT pg_advisory_xact_lock(hashtext(current_schema() || '.outbox'))")
+                .execute(&mut **tx)
+                .await?;
+        }
+        on_tx!(tx, |conn| sqlx::query(
             "INSERT INTO outbox (id, topic, occurred_at, request_id, traceparent, payload) \
-             VALUES (?, ?, ?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(event.id)
         .bind(&event.topic)
@@ -55,8 +67,8 @@ impl Outbox {
         .bind(&event.traceparent)
         .bind(event.payload.to_string())
         .execute(conn)
-        .await?;
-        Ok(())
+        .await
+        .map(drop))
     }
 
     /// Tells the relay that a transaction with events has committed.
@@ -106,6 +118,26 @@ impl Relay {
     }
 }
 
+const ENSURE_CURSOR: &str =
+    "INSERT INTO outbox_cursor (subscriber, last_seq) VALUES ($1, 0) ON CONFLICT DO NOTHING";
+const READ_CURSOR: &str = "SELECT last_seq FROM outbox_cursor WHERE subscriber = $1";
+const READ_BATCH: &str = "SELECT seq, id, topic, occurred_at, request_id, traceparent, payload \
+                          FROM outbox WHERE seq > $1 ORDER BY seq LIMIT $2";
+const ADVANCE: &str = "UPDATE outbox_cursor SET last_seq = $1 WHERE subscriber = $2";
+// Rows every subscriber has seen are no longer needed.
+const PRUNE: &str = "DELETE FROM outbox WHERE seq <= (SELECT MIN(last_seq) FROM outbox_cursor)";
+
+#[derive(FromRow)]
+struct OutboxRow {
+    seq: i64,
+    id: Uuid,
+    topic: String,
+    occurred_at: DateTime<Utc>,
+    request_id: Option<String>,
+    traceparent: Option<String>,
+    payload: String,
+}
+
 struct Delivery {
     db: Db,
     wake: watch::Receiver<u64>,
@@ -125,21 +157,15 @@ impl Delivery {
             // Mark the wake-up seen before reading, so a commit that lands after the read
             // still wakes the next wait.
             self.wake.borrow_and_update();
-            let step = match cursor {
-                None => self.load_cursor().await.map(|seq| {
-                    cursor = Some(seq);
-                    true
-                }),
-                Some(after) => self.deliver_after(after).await.map(|next| {
-                    let moved = next != after;
-                    cursor = Some(next);
-                    moved
-                }),
+            let db = self.db.clone();
+            let step = match &db {
+                Db::Sqlite(sqlite) => self.step_sqlite(sqlite, &mut cursor).await,
+                Db::Postgres(pool) => self.step_postgres(pool, &mut cursor).await,
             };
             match step {
                 Ok(true) => {
                     retry = FIRST_RETRY;
-                    self.backlog.observe(&self.db, cursor).await;
+                    self.backlog.observe(&db, cursor).await;
                 }
                 Ok(false) => {
                     self.backlog.drained();
@@ -150,7 +176,7 @@ impl Delivery {
                     }
                 }
                 Err(err) => {
-                    self.backlog.observe(&self.db, cursor).await;
+                    self.backlog.observe(&db, cursor).await;
                     tracing::warn!(subscriber = name, error = %err, retry_in = ?retry, "event delivery failed");
                     tokio::select! {
                         _ = tokio::time::sleep(retry) => {}
@@ -163,51 +189,114 @@ impl Delivery {
         tracing::debug!(subscriber = name, "relay stopped");
     }
 
-    async fn load_cursor(&self) -> anyhow::Result<i64> {
-        sqlx::query("INSERT OR IGNORE INTO outbox_cursor (subscriber, last_seq) VALUES (?, 0)")
-            .bind(self.subscriber.name)
-            .execute(&self.db.writer)
+    /// One process owns a SQLite file, so the cursor is read once and then kept in
+    /// memory; the batch is read on a reader, and only the cursor's move takes the writer.
+    /// Returns whether the cursor moved.
+    async fn step_sqlite(
+        &mut self,
+        db: &SqliteDb,
+        cursor: &mut Option<i64>,
+    ) -> anyhow::Result<bool> {
+        let Some(after) = *cursor else {
+            sqlx::query(ENSURE_CURSOR)
+                .bind(self.subscriber.name)
+                .execute(&db.writer)
+                .await?;
+            let seq = sqlx::query_scalar(READ_CURSOR)
+                .bind(self.subscriber.name)
+                .fetch_one(&db.writer)
+                .await?;
+            *cursor = Some(seq);
+            return Ok(true);
+        };
+        let rows: Vec<OutboxRow> = sqlx::query_as(READ_BATCH)
+            .bind(after)
+            .bind(BATCH)
+            .fetch_all(&db.reader)
             .await?;
-        let seq = sqlx::query_scalar("SELECT last_seq FROM outbox_cursor WHERE subscriber = ?")
+        let Some(last) = self.hand_over(rows).await? else {
+            return Ok(false);
+        };
+        let mut tx = db.writer.begin().await?;
+        sqlx::query(ADVANCE)
+            .bind(last)
             .bind(self.subscriber.name)
-            .fetch_one(&self.db.writer)
+            .execute(&mut *tx)
             .await?;
-        Ok(seq)
+        sqlx::query(PRUNE).execute(&mut *tx).await?;
+        tx.commit().await?;
+        *cursor = Some(last);
+        Ok(true)
     }
 
-    /// Delivers the next batch after `after`; returns the new cursor.
-    async fn deliver_after(&mut self, after: i64) -> anyhow::Result<i64> {
-        let rows = sqlx::query(
-            "SELECT seq, id, topic, occurred_at, request_id, traceparent, payload FROM outbox \
-             WHERE seq > ? ORDER BY seq LIMIT ?",
+    /// Several processes of a module may share its PostgreSQL schema, each with a relay:
+    /// the one that locks the subscriber's cursor row delivers the next batch and moves the
+    /// cursor in the same transaction; the others skip the locked row and wait their
+    /// turn. A relay that dies mid-batch loses its connection, the lock goes with it, and
+    /// another delivers the batch again from the cursor it left: never skipped, and
+    /// applied once thanks to the consumer's inbox. Returns whether the cursor moved;
+    /// `seen` is the last cursor this relay saw, for the backlog gauges.
+    async fn step_postgres(
+        &mut self,
+        pool: &PgPool,
+        seen: &mut Option<i64>,
+    ) -> anyhow::Result<bool> {
+        sqlx::query(ENSURE_CURSOR)
+            .bind(self.subscriber.name)
+            .execute(pool)
+            .await?;
+        let mut tx = pool.begin().await?;
+        let after: Option<i64> = sqlx::query_scalar(
+            "SELECT last_seq FROM outbox_cursor WHERE subscriber = $1 FOR UPDATE SKIP LOCKED",
         )
-        .bind(after)
-        .bind(BATCH)
-        .fetch_all(&self.db.reader)
+        .bind(self.subscriber.name)
+        .fetch_optional(&mut *tx)
         .await?;
-        let Some(last) = rows.last() else {
-            return Ok(after);
+        let Some(after) = after else {
+            return Ok(false);
         };
-        let last: i64 = last.try_get("seq")?;
+        *seen = Some(after);
+        let rows: Vec<OutboxRow> = sqlx::query_as(READ_BATCH)
+            .bind(after)
+            .bind(BATCH)
+            .fetch_all(&mut *tx)
+            .await?;
+        let Some(last) = self.hand_over(rows).await? else {
+            return Ok(false);
+        };
+        sqlx::query(ADVANCE)
+            .bind(last)
+            .bind(self.subscriber.name)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(PRUNE).execute(&mut *tx).await?;
+        tx.commit().await?;
+        *seen = Some(last);
+        Ok(true)
+    }
+
+    /// Hands the subscriber's events among `rows` to its handler; returns the last `seq`
+    /// read, which the cursor may move to once the handler has applied them.
+    async fn hand_over(&mut self, rows: Vec<OutboxRow>) -> anyhow::Result<Option<i64>> {
+        let Some(last) = rows.last().map(|row| row.seq) else {
+            return Ok(None);
+        };
         let mut batch = Vec::with_capacity(rows.len());
         let mut again = 0_u64;
         for row in rows {
-            let topic: String = row.try_get("topic")?;
-            if !self.subscriber.topics.contains(&topic.as_str()) {
+            if !self.subscriber.topics.contains(&row.topic.as_str()) {
                 continue;
             }
-            let seq: i64 = row.try_get("seq")?;
-            if seq <= self.attempted {
+            if row.seq <= self.attempted {
                 again += 1;
             }
-            let payload: String = row.try_get("payload")?;
             batch.push(Envelope {
-                id: row.try_get("id")?,
-                topic,
-                occurred_at: row.try_get("occurred_at")?,
-                request_id: row.try_get("request_id")?,
-                traceparent: row.try_get("traceparent")?,
-                payload: serde_json::from_str(&payload)?,
+                id: row.id,
+                topic: row.topic,
+                occurred_at: row.occurred_at,
+                request_id: row.request_id,
+                traceparent: row.traceparent,
+                payload: serde_json::from_str(&row.payload)?,
             });
         }
         if !batch.is_empty() {
@@ -226,17 +315,6 @@ impl Delivery {
             }
             tracing::debug!(subscriber, events = batch.len(), "events delivered");
         }
-        let mut tx = self.db.writer.begin().await?;
-        sqlx::query("UPDATE outbox_cursor SET last_seq = ? WHERE subscriber = ?")
-            .bind(last)
-            .bind(self.subscriber.name)
-            .execute(&mut *tx)
-            .await?;
-        // Rows every subscriber has seen are no longer needed.
-        sqlx::query("DELETE FROM outbox WHERE seq <= (SELECT MIN(last_seq) FROM outbox_cursor)")
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(last)
+        Ok(Some(last))
     }
 }

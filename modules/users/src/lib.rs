@@ -10,23 +10,25 @@ mod rules;
 mod service;
 mod store;
 
-use std::path::Path;
 use std::sync::Arc;
 
-use platform::db::Db;
+use platform::db::{Db, Location, Migrations};
 use platform::peer::Peer;
 use users_api::UsersApi;
 
 pub use router::{router, UsersDoc};
 
-static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/users");
+static MIGRATIONS: Migrations = Migrations {
+    sqlite: &sqlx::migrate!("../../migrations/users/sqlite"),
+    postgres: &sqlx::migrate!("../../migrations/users/postgres"),
+};
 
 /// The module's name: its role, its database file, its peer name.
 pub const NAME: &str = "users";
 
-/// Applies the module's migrations to its database under `data_dir`.
-pub async fn migrate(data_dir: &Path) -> anyhow::Result<()> {
-    Db::open_module(data_dir, NAME, &MIGRATOR)
+/// Applies the module's migrations to its database at `location`.
+pub async fn migrate(location: &Location) -> anyhow::Result<()> {
+    Db::open_module(location, NAME, &MIGRATIONS)
         .await?
         .close()
         .await;
@@ -40,9 +42,9 @@ pub struct UsersModule {
 }
 
 impl UsersModule {
-    /// Opens the module's own database under `data_dir`, applying its migrations.
-    pub async fn open(data_dir: &Path) -> anyhow::Result<Self> {
-        let db = Db::open_module(data_dir, NAME, &MIGRATOR).await?;
+    /// Opens the module's own database at `location`, applying its migrations.
+    pub async fn open(location: &Location) -> anyhow::Result<Self> {
+        let db = Db::open_module(location, NAME, &MIGRATIONS).await?;
         let api = Arc::new(service::LocalUsers::new(db.clone()));
         Ok(Self { db, api })
     }

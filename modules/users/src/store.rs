@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 use platform::db::Db;
 use platform::page::PageRequest;
+use platform::{on_db, on_tx};
 use sqlx::FromRow;
 use users_api::User;
 use uuid::Uuid;
@@ -36,35 +37,39 @@ pub(crate) async fn insert(db: &Db, email: &Email, name: &Name) -> sqlx::Result<
         name: name.as_str().to_owned(),
         created_at: Utc::now(),
     };
-    sqlx::query(
-        "INSERT INTO users (id, email, email_key, name, created_at) VALUES (?, ?, ?, ?, ?)",
+    let mut tx = db.begin().await?;
+    on_tx!(&mut tx, |conn| sqlx::query(
+        "INSERT INTO users (id, email, email_key, name, created_at) VALUES ($1, $2, $3, $4, $5)",
     )
     .bind(user.id)
     .bind(&user.email)
     .bind(email.key())
     .bind(&user.name)
     .bind(user.created_at)
-    .execute(&db.writer)
-    .await?;
+    .execute(conn)
+    .await
+    .map(drop))?;
+    tx.commit().await?;
     Ok(user)
 }
 
 pub(crate) async fn find(db: &Db, id: Uuid) -> sqlx::Result<Option<User>> {
-    let row: Option<UserRow> =
-        sqlx::query_as("SELECT id, email, name, created_at FROM users WHERE id = ?")
-            .bind(id)
-            .fetch_optional(&db.reader)
-            .await?;
+    let row: Option<UserRow> = on_db!(db, |pool| sqlx::query_as(
+        "SELECT id, email, name, created_at FROM users WHERE id = $1"
+    )
+    .bind(id)
+    .fetch_optional(pool)
+    .await)?;
     Ok(row.map(User::from))
 }
 
 pub(crate) async fn list(db: &Db, page: PageRequest) -> sqlx::Result<Vec<User>> {
-    let rows: Vec<UserRow> = sqlx::query_as(
-        "SELECT id, email, name, created_at FROM users WHERE id > ? ORDER BY id LIMIT ?",
+    let rows: Vec<UserRow> = on_db!(db, |pool| sqlx::query_as(
+        "SELECT id, email, name, created_at FROM users WHERE id > $1 ORDER BY id LIMIT $2",
     )
     .bind(page.after_or_start())
     .bind(page.fetch())
-    .fetch_all(&db.reader)
-    .await?;
+    .fetch_all(pool)
+    .await)?;
     Ok(rows.into_iter().map(User::from).collect())
 }

@@ -8,6 +8,7 @@ use sqlx::Row;
 
 use crate::db::Db;
 use crate::metrics::{OUTBOX_BACKLOG, OUTBOX_OLDEST_AGE};
+use crate::on_db;
 use crate::outbox::Subscriber;
 
 /// Counting the backlog is a query over the undelivered rows; while events flow it is
@@ -23,13 +24,16 @@ pub(super) struct Backlog {
 
 impl Backlog {
     pub(super) fn new(subscriber: &Subscriber) -> Self {
-        let topics = vec!["?"; subscriber.topics.len()].join(", ");
+        let topics = (2..subscriber.topics.len() + 2)
+            .map(|n| format!("${n}"))
+            .collect::<Vec<_>>()
+            .join(", ");
         Self {
             subscriber: subscriber.name,
             topics: subscriber.topics,
             query: format!(
                 "SELECT COUNT(*) AS waiting, MIN(occurred_at) AS oldest FROM outbox \
-                 WHERE seq > ? AND topic IN ({topics})"
+                 WHERE seq > $1 AND topic IN ({topics})"
             ),
             observed: None,
         }
@@ -58,16 +62,18 @@ impl Backlog {
 
     /// The number of events after `cursor`, and the age in seconds of the oldest.
     async fn count(&self, db: &Db, cursor: i64) -> sqlx::Result<(i64, f64)> {
-        let mut query = sqlx::query(&self.query).bind(cursor);
-        for topic in self.topics {
-            query = query.bind(*topic);
-        }
-        let row = query.fetch_one(&db.reader).await?;
-        let oldest: Option<DateTime<Utc>> = row.try_get("oldest")?;
+        let (waiting, oldest): (i64, Option<DateTime<Utc>>) = on_db!(db, |pool| {
+            let mut query = sqlx::query(&self.query).bind(cursor);
+            for topic in self.topics {
+                query = query.bind(*topic);
+            }
+            let row = query.fetch_one(pool).await?;
+            (row.try_get("waiting")?, row.try_get("oldest")?)
+        });
         let age = oldest.map_or(0.0, |at| {
             (Utc::now() - at).to_std().unwrap_or_default().as_secs_f64()
         });
-        Ok((row.try_get("waiting")?, age))
+        Ok((waiting, age))
     }
 
     fn set(&self, waiting: i64, age_seconds: f64) {

@@ -1,0 +1,8 @@
+CREATE TABLE users (
+    id          UUID PRIMARY KEY,
+    email       TEXT NOT NULL,
+    -- The lower-cased email: uniqueness is case-insensitive, the address is kept as given.
+    email_key   TEXT NOT NULL UNIQUE,
+    name        TEXT NOT NULL,
+    created_at  TIMESTAMPTZ NOT NULL
+);
