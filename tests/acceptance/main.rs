@@ -5,8 +5,10 @@
 //! (one process), `split::<scenario>` (gateway, users, orders and payments processes),
 //! `mixed::<scenario>` (`gateway,users,orders` + `payments`) and `containers::<scenario>`
 //! (the split shape as four containers of the image, talking by name on a bridge network;
-//! run where a Docker engine answers). The product promises the same behaviour in every
-//! shape, so the same scenario must pass in all four.
+//! run where a Docker engine answers) and `nats_split::<scenario>` (the split shape with
+//! events carried by a real `nats-server -js` the test starts; run where it is installed).
+//! The product promises the same behaviour in every shape, so the same scenario must pass
+//! in all five.
 
 mod cli;
 mod contract;
@@ -17,25 +19,34 @@ mod hops;
 mod image;
 mod inputs;
 mod internal;
+mod nats;
 mod stub;
 mod support;
 
-/// Generates `all_in_one::$scenario`, `split::$scenario`, `mixed::$scenario` and
-/// `containers::$scenario`, each calling `$theme::$scenario(Shape::…)`.
+/// Generates `all_in_one::$scenario`, `split::$scenario`, `mixed::$scenario`,
+/// `containers::$scenario` and `nats_split::$scenario`, each calling
+/// `$theme::$scenario(Shape::…)`.
 macro_rules! in_every_topology {
     ($($theme:ident::$scenario:ident),+ $(,)?) => {
         in_every_topology!(@shape all_in_one, AllInOne, $($theme::$scenario),+);
         in_every_topology!(@shape split, Split, $($theme::$scenario),+);
         in_every_topology!(@shape mixed, Mixed, $($theme::$scenario),+);
         in_every_topology!(@shape containers, Containers, $($theme::$scenario),+);
+        in_every_topology!(@shape nats_split, NatsSplit, $($theme::$scenario),+);
     };
     (@shape $module:ident, $shape:ident, $($theme:ident::$scenario:ident),+) => {
         mod $module {
             $(
                 #[tokio::test(flavor = "multi_thread")]
                 async fn $scenario() {
-                    let shape = crate::support::Shape::$shape;
-                    if shape != crate::support::Shape::Containers || crate::docker::available() {
+                    use crate::support::Shape;
+                    let shape = Shape::$shape;
+                    let runs_here = match shape {
+                        Shape::Containers => crate::docker::available(),
+                        Shape::NatsSplit => crate::nats::available(),
+                        _ => true,
+                    };
+                    if runs_here {
                         crate::$theme::$scenario(shape).await;
                     }
                 }

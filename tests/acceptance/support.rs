@@ -20,6 +20,7 @@ use tempfile::TempDir;
 use uuid::Uuid;
 
 use crate::docker::Containers;
+use crate::nats::Broker;
 
 const BIN: &str = env!("CARGO_BIN_EXE_cleave");
 
@@ -44,6 +45,9 @@ pub(crate) enum Shape {
     Mixed,
     /// The split shape as four containers of the image on a bridge network.
     Containers,
+    /// The split shape with events between processes carried by a NATS JetStream server
+    /// of the test's own (`--event-bus nats://…`).
+    NatsSplit,
 }
 
 impl Shape {
@@ -51,7 +55,9 @@ impl Shape {
     fn roles(self) -> &'static [&'static str] {
         match self {
             Shape::AllInOne => &["all"],
-            Shape::Split | Shape::Containers => &["gateway", "users", "orders", "payments"],
+            Shape::Split | Shape::Containers | Shape::NatsSplit => {
+                &["gateway", "users", "orders", "payments"]
+            }
             Shape::Mixed => &["gateway,users,orders", "payments"],
         }
     }
@@ -311,6 +317,8 @@ pub(crate) struct Topology {
     // Declared before `_dir` so that the processes die before their data is removed.
     processes: Vec<Process>,
     containers: Option<Containers>,
+    // After the processes, so that they never outlive their broker.
+    broker: Option<Broker>,
     _dir: TempDir,
     http: reqwest::Client,
 }
@@ -353,6 +361,7 @@ impl Topology {
         Self {
             processes: Vec::new(),
             containers: Some(containers),
+            broker: None,
             _dir: TempDir::new().expect("a temporary directory"),
             http: http_client(),
         }
@@ -360,6 +369,10 @@ impl Topology {
 
     async fn try_start(shape: Shape, options: &Options) -> Result<Self, String> {
         let dir = TempDir::new().expect("a temporary directory");
+        let broker = match shape {
+            Shape::NatsSplit => Some(Broker::start(dir.path().join("nats")).await),
+            _ => None,
+        };
         let roles = shape.roles();
         let addrs: Vec<SocketAddr> = roles.iter().map(|_| free_addr()).collect();
         let peer_url = |module: Module| {
@@ -395,6 +408,9 @@ impl Topology {
                         args.extend(["--internal-token".to_owned(), token.clone()]);
                     }
                 }
+                if let Some(broker) = &broker {
+                    args.extend(["--event-bus".to_owned(), broker.url()]);
+                }
                 args.extend(options.args.iter().cloned());
                 let log = dir.path().join(format!("{name}.log"));
                 Process::spawn(role, *addr, args, log)
@@ -403,6 +419,7 @@ impl Topology {
         let topology = Self {
             processes,
             containers: None,
+            broker,
             _dir: dir,
             http: http_client(),
         };
@@ -424,6 +441,13 @@ impl Topology {
             Some(containers) => containers.gateway_url().to_owned(),
             None => self.processes[0].url(),
         }
+    }
+
+    /// The NATS server carrying the events, in [`Shape::NatsSplit`].
+    pub(crate) fn broker(&self) -> &Broker {
+        self.broker
+            .as_ref()
+            .expect("this topology has a NATS server")
     }
 
     /// Every process, the gateway first.

@@ -187,8 +187,10 @@ impl Delivery {
         }
         if !batch.is_empty() {
             self.subscriber.handler.handle(&batch).await?;
-            metrics::counter!(crate::metrics::EVENTS_DELIVERED, "subscriber" => self.subscriber.name)
-                .increment(batch.len() as u64);
+            if self.subscriber.handler.applies() {
+                metrics::counter!(crate::metrics::EVENTS_DELIVERED, "subscriber" => self.subscriber.name)
+                    .increment(batch.len() as u64);
+            }
             tracing::debug!(
                 subscriber = self.subscriber.name,
                 events = batch.len(),
