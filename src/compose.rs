@@ -164,6 +164,8 @@ pub async fn build(args: &ServeArgs) -> anyhow::Result<Composition> {
     // through the NATS stream.
     let orders_handler = local.orders.as_ref().map(OrdersModule::event_handler);
     let payments_handler = local.payments.as_ref().map(PaymentsModule::event_handler);
+    // Only a process that holds one of the two event partners without the other sends or
+    // receives events across processes, and so needs the bus.
     let events_cross = local.orders.is_some() != local.payments.is_some();
     let bus = match &args.event_bus {
         EventBus::Nats(url) if events_cross => {
