@@ -198,3 +198,35 @@ async fn nats_split_broker_killed_while_orders_keep_coming() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn nats_split_modules_start_while_the_broker_is_down() {
+    if !available() {
+        return;
+    }
+    let app = Topology::start(Shape::NatsSplit).await;
+    let ada = app.create_user("ada@example.com").await;
+    app.broker().kill();
+    for module in [Module::Orders, Module::Payments] {
+        app.kill(module);
+        app.restart(module).await;
+    }
+
+    let mut orders = Vec::new();
+    for n in 0..5 {
+        let sku = format!("BOOK-{n}");
+        orders.push(id(&app.place_order(ada, &[(&sku, 1, 1999)]).await));
+    }
+    // Give the relay time to try, and fail, to publish.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    for &order_id in &orders {
+        let order = app.order(order_id).await;
+        assert_eq!(
+            order["status"], "pending",
+            "settled without a broker: {order}"
+        );
+    }
+
+    app.broker().restart().await;
+    app.assert_all_paid_once(&orders).await;
+}
