@@ -230,3 +230,30 @@ async fn nats_split_modules_start_while_the_broker_is_down() {
     app.broker().restart().await;
     app.assert_all_paid_once(&orders).await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn nats_split_consumers_stop_gracefully_on_sigterm() {
+    if !available() {
+        return;
+    }
+    let app = Topology::start(Shape::NatsSplit).await;
+    let ada = app.create_user("ada@example.com").await;
+    let first = id(&app.place_order(ada, &[("BOOK-1", 1, 1999)]).await);
+    app.assert_all_paid_once(&[first]).await;
+
+    // Both hold a consumer task (and a relay) that must end with the process.
+    for module in [Module::Payments, Module::Orders] {
+        let process = app.process_of(module);
+        let status = process.terminate(Duration::from_secs(10)).await;
+        assert!(
+            status.success(),
+            "SIGTERM ended {} with {status}",
+            module.name()
+        );
+    }
+    for module in [Module::Orders, Module::Payments] {
+        app.restart(module).await;
+    }
+    let second = id(&app.place_order(ada, &[("BOOK-2", 1, 1999)]).await);
+    app.assert_all_paid_once(&[first, second]).await;
+}
