@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock, PoisonError};
 use std::time::Duration;
 
+use async_nats::jetstream::consumer::PullConsumer;
 use reqwest::StatusCode;
 
 use crate::support::{free_addr, http_client, id, poll_until, Module, Shape, Topology};
@@ -256,4 +257,56 @@ async fn nats_split_consumers_stop_gracefully_on_sigterm() {
     }
     let second = id(&app.place_order(ada, &[("BOOK-2", 1, 1999)]).await);
     app.assert_all_paid_once(&[first, second]).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn nats_split_an_undecodable_event_comes_again_and_holds_up_nothing() {
+    if !available() {
+        return;
+    }
+    let app = Topology::start(Shape::NatsSplit).await;
+    let ada = app.create_user("ada@example.com").await;
+    let first = id(&app.place_order(ada, &[("BOOK-1", 1, 1999)]).await);
+    app.assert_all_paid_once(&[first]).await;
+
+    // A message no module wrote, on the subject payments consumes.
+    let client = async_nats::connect(app.broker().url())
+        .await
+        .expect("the test connects to the broker");
+    let jetstream = async_nats::jetstream::new(client);
+    jetstream
+        .publish(
+            "cleave.events.orders.order_placed",
+            "not an envelope".into(),
+        )
+        .await
+        .expect("the message is sent")
+        .await
+        .expect("the stream stores it");
+
+    let second = id(&app.place_order(ada, &[("BOOK-2", 1, 1999)]).await);
+    app.assert_all_paid_once(&[first, second]).await;
+
+    // It is neither applied nor dropped: handed back, it keeps coming to payments.
+    let consumer: PullConsumer = jetstream
+        .get_consumer_from_stream("payments", "CLEAVE_EVENTS")
+        .await
+        .expect("payments has its durable consumer");
+    poll_until(
+        "the undecodable event to be delivered again",
+        Duration::from_secs(10),
+        || async {
+            let info = consumer.get_info().await.map_err(|err| err.to_string())?;
+            let waiting = info.num_ack_pending as u64 + info.num_pending;
+            if info.num_redelivered >= 1 && waiting == 1 {
+                Ok(())
+            } else {
+                Err(format!(
+                    "redelivered {}, waiting {waiting}",
+                    info.num_redelivered
+                ))
+            }
+        },
+    )
+    .await;
 }
