@@ -25,6 +25,8 @@ pub struct Cli {
     pub serve: ServeArgs,
 }
 
+// Parsed once at start and matched at once: the size of the largest variant costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Serve the API of the modules named by --role (the default command).
@@ -183,6 +185,13 @@ pub struct ServeArgs {
     #[arg(long, env = "CLEAVE_RATE_LIMIT", default_value_t = 20_000)]
     pub rate_limit: u32,
 
+    // How events travel between modules in different processes.
+    /// `http`: the producer's relay posts them to the consumer's internal route. A URL,
+    /// `nats://host:4222`: through that NATS JetStream server's stream `CLEAVE_EVENTS`.
+    /// Events between modules of one process stay in memory either way.
+    #[arg(long, env = "CLEAVE_EVENT_BUS", default_value = "http")]
+    pub event_bus: EventBus,
+
     #[command(flatten)]
     pub telemetry: TelemetryArgs,
 }
@@ -221,6 +230,28 @@ impl Command {
                 service: "cleave".to_owned(),
                 ..Default::default()
             },
+        }
+    }
+}
+
+/// The transport of events between processes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EventBus {
+    Http,
+    /// The URL of a NATS server with JetStream enabled.
+    Nats(String),
+}
+
+impl std::str::FromStr for EventBus {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        if text == "http" {
+            Ok(Self::Http)
+        } else if text.starts_with("nats://") {
+            Ok(Self::Nats(text.to_owned()))
+        } else {
+            Err(format!("`{text}` is neither `http` nor a nats:// URL"))
         }
     }
 }
@@ -264,7 +295,7 @@ impl ServeArgs {
 mod tests {
     use clap::Parser;
 
-    use super::Cli;
+    use super::{Cli, EventBus};
 
     #[test]
     fn the_internal_token_never_shows_in_debug_output() {
@@ -293,6 +324,18 @@ mod tests {
         assert!(!shown.contains("s3cret"), "{shown}");
         let orders = format!("{:?}", cli.serve.modules.location("orders"));
         assert!(!orders.contains("s3cret"), "{orders}");
+    }
+
+    #[test]
+    fn the_event_bus_is_http_or_a_nats_url() {
+        let default = Cli::parse_from(["cleave"]);
+        assert_eq!(default.serve.event_bus, EventBus::Http);
+        let nats = Cli::parse_from(["cleave", "--event-bus", "nats://127.0.0.1:4222"]);
+        assert_eq!(
+            nats.serve.event_bus,
+            EventBus::Nats("nats://127.0.0.1:4222".to_owned())
+        );
+        assert!(Cli::try_parse_from(["cleave", "--event-bus", "kafka://x"]).is_err());
     }
 
     #[test]

@@ -12,12 +12,13 @@ use payments_api::PaymentsApi;
 use platform::db::Db;
 use platform::events::{consumer_path, consumer_router, EventHandler, RemoteConsumer};
 use platform::internal;
+use platform::nats::{self, Consumes, NatsConsumer};
 use platform::outbox::{Relay, Subscriber};
 use platform::peer::{self, Peer};
 use users::UsersModule;
 use users_api::UsersApi;
 
-use crate::cli::{ModuleArgs, ServeArgs};
+use crate::cli::{EventBus, ModuleArgs, ServeArgs};
 use crate::limits;
 
 /// Everything a process runs, before it starts serving.
@@ -27,6 +28,9 @@ pub struct Composition {
     pub router: Router,
     /// One relay per local module that publishes events.
     pub relays: Vec<Relay>,
+    /// With a NATS event bus, one task per local module that consumes events from
+    /// another process.
+    pub consumers: Vec<NatsConsumer>,
     /// The databases of local modules, closed at shutdown.
     pub dbs: Vec<Db>,
 }
@@ -149,9 +153,25 @@ pub async fn build(args: &ServeArgs) -> anyhow::Result<Composition> {
     }
 
     // Events: orders → payments (OrderPlaced), payments → orders (payment outcomes).
-    // In memory when both ends are here, over HTTP when the consumer is elsewhere.
+    // In memory when both ends are here; when the consumer is elsewhere, over HTTP or
+    // through the NATS stream.
     let orders_handler = local.orders.as_ref().map(OrdersModule::event_handler);
     let payments_handler = local.payments.as_ref().map(PaymentsModule::event_handler);
+    // Only a process that holds one of the two event partners without the other sends or
+    // receives events across processes, and so needs the bus.
+    let events_cross = local.orders.is_some() != local.payments.is_some();
+    let bus = match &args.event_bus {
+        EventBus::Nats(url) if events_cross => {
+            Some(nats::Bus::connect(url, &format!("cleave {roles}"), every_consumer()).await?)
+        }
+        _ => None,
+    };
+    let consumer = |local: Option<Arc<dyn EventHandler>>, peer: Peer, module: &'static str| {
+        local.unwrap_or_else(|| match &bus {
+            Some(bus) => bus.publisher(),
+            None => Arc::new(RemoteConsumer::new(peer, module)),
+        })
+    };
     if let Some(m) = &local.orders {
         let handler = consumer(payments_handler.clone(), payments_peer, payments::NAME);
         relays.push(m.relay(vec![Subscriber {
@@ -168,18 +188,25 @@ pub async fn build(args: &ServeArgs) -> anyhow::Result<Composition> {
             handler,
         }]));
     }
-    // A consumer's route is served only where a producer it consumes from runs in another
-    // process: in one process events never touch HTTP, and a route that is not there
-    // cannot be called from outside.
+    // A consumer's route (or, with NATS, its consumer task) exists only where a producer
+    // it consumes from runs in another process: in one process events never leave it,
+    // and a route that is not there cannot be called from outside.
     let mut internal = Router::new();
     let mut internal_paths = Vec::new();
+    let mut consumers = Vec::new();
+    let mut receive = |handler: Arc<dyn EventHandler>, consumes: Consumes| match &bus {
+        Some(bus) => consumers.push(bus.consumer(consumes, handler)),
+        None => {
+            internal =
+                std::mem::take(&mut internal).merge(consumer_router(consumes.module, handler));
+            internal_paths.push(consumer_path(consumes.module));
+        }
+    };
     if let Some(handler) = orders_handler.filter(|_| local.payments.is_none()) {
-        internal = internal.merge(consumer_router(orders::NAME, handler));
-        internal_paths.push(consumer_path(orders::NAME));
+        receive(handler, ORDERS_CONSUME);
     }
     if let Some(handler) = payments_handler.filter(|_| local.orders.is_none()) {
-        internal = internal.merge(consumer_router(payments::NAME, handler));
-        internal_paths.push(consumer_path(payments::NAME));
+        receive(handler, PAYMENTS_CONSUME);
     }
     if token.is_none() && !internal_paths.is_empty() {
         tracing::warn!(
@@ -196,14 +223,22 @@ pub async fn build(args: &ServeArgs) -> anyhow::Result<Composition> {
     Ok(Composition {
         router,
         relays,
+        consumers,
         dbs: local.dbs().into_iter().map(|(_, db)| db).collect(),
     })
 }
 
-fn consumer(
-    local: Option<Arc<dyn EventHandler>>,
-    peer: Peer,
-    module: &'static str,
-) -> Arc<dyn EventHandler> {
-    local.unwrap_or_else(|| Arc::new(RemoteConsumer::new(peer, module)))
+const ORDERS_CONSUME: Consumes = Consumes {
+    module: orders::NAME,
+    topics: orders::CONSUMES,
+};
+const PAYMENTS_CONSUME: Consumes = Consumes {
+    module: payments::NAME,
+    topics: payments::CONSUMES,
+};
+
+/// Every consuming module of the deployment, wherever it runs: each process that uses the
+/// bus makes sure all their consumers exist before it publishes.
+fn every_consumer() -> Vec<Consumes> {
+    vec![ORDERS_CONSUME, PAYMENTS_CONSUME]
 }

@@ -15,9 +15,10 @@ use tower_http::catch_panic::CatchPanicLayer;
 
 use crate::compose::Composition;
 
-/// Serves `composition` on `listener` and runs its relays until `shutdown` is cancelled;
-/// then stops accepting, lets in-flight requests finish (for at most `grace`), lets each
-/// relay finish the batch it is delivering, and closes the databases.
+/// Serves `composition` on `listener` and runs its relays and event consumers until
+/// `shutdown` is cancelled; then stops accepting, lets in-flight requests finish (for at
+/// most `grace`), lets each relay finish the batch it is delivering and each consumer the
+/// batch it is applying, and closes the databases.
 pub async fn serve(
     listener: TcpListener,
     composition: Composition,
@@ -28,11 +29,16 @@ pub async fn serve(
     let Composition {
         router,
         relays,
+        consumers,
         dbs,
     } = composition;
     let relays: Vec<_> = relays
         .into_iter()
         .map(|relay| tokio::spawn(relay.run(shutdown.clone())))
+        .collect();
+    let consumers: Vec<_> = consumers
+        .into_iter()
+        .map(|consumer| tokio::spawn(consumer.run(shutdown.clone())))
         .collect();
 
     let app = public(router, max_body_bytes);
@@ -51,8 +57,8 @@ pub async fn serve(
             }
         },
     }
-    for relay in relays {
-        relay.await?;
+    for task in relays.into_iter().chain(consumers) {
+        task.await?;
     }
     for db in dbs {
         db.close().await;

@@ -5,10 +5,12 @@
 //! (one process), `split::<scenario>` (gateway, users, orders and payments processes),
 //! `mixed::<scenario>` (`gateway,users,orders` + `payments`) and `containers::<scenario>`
 //! (the split shape as four containers of the image, talking by name on a bridge network;
-//! run where a Docker engine answers), and `postgres_all_in_one::<scenario>` and
-//! `postgres_split::<scenario>`: the first two with every module in a PostgreSQL database
-//! of a throwaway cluster (run where PostgreSQL 15 is installed). The product promises the
-//! same behaviour in every shape, so the same scenario must pass in all six.
+//! run where a Docker engine answers), `postgres_all_in_one::<scenario>` and
+//! `postgres_split::<scenario>` (the first two with every module in a PostgreSQL database
+//! of a throwaway cluster; run where PostgreSQL 15 is installed) and
+//! `nats_split::<scenario>` (the split shape with events carried by a real
+//! `nats-server -js` the test starts; run where it is installed). The product promises
+//! the same behaviour in every shape, so the same scenario must pass in all seven.
 
 mod cli;
 mod contract;
@@ -19,6 +21,7 @@ mod hops;
 mod image;
 mod inputs;
 mod internal;
+mod nats;
 mod postgres;
 mod replicas;
 mod stub;
@@ -26,8 +29,8 @@ mod support;
 mod telemetry;
 
 /// Generates `all_in_one::$scenario`, `split::$scenario`, `mixed::$scenario`,
-/// `containers::$scenario`, `postgres_all_in_one::$scenario` and `postgres_split::$scenario`,
-/// each calling `$theme::$scenario(Shape::…)`.
+/// `containers::$scenario`, `postgres_all_in_one::$scenario`, `postgres_split::$scenario`
+/// and `nats_split::$scenario`, each calling `$theme::$scenario(Shape::…)`.
 macro_rules! in_every_topology {
     ($($theme:ident::$scenario:ident),+ $(,)?) => {
         in_every_topology!(@shape all_in_one, AllInOne, $($theme::$scenario),+);
@@ -36,15 +39,18 @@ macro_rules! in_every_topology {
         in_every_topology!(@shape containers, Containers, $($theme::$scenario),+);
         in_every_topology!(@shape postgres_all_in_one, PostgresAllInOne, $($theme::$scenario),+);
         in_every_topology!(@shape postgres_split, PostgresSplit, $($theme::$scenario),+);
+        in_every_topology!(@shape nats_split, NatsSplit, $($theme::$scenario),+);
     };
     (@shape $module:ident, $shape:ident, $($theme:ident::$scenario:ident),+) => {
         mod $module {
             $(
                 #[tokio::test(flavor = "multi_thread")]
                 async fn $scenario() {
-                    let shape = crate::support::Shape::$shape;
+                    use crate::support::Shape;
+                    let shape = Shape::$shape;
                     let runs_here = match shape {
-                        crate::support::Shape::Containers => crate::docker::available(),
+                        Shape::Containers => crate::docker::available(),
+                        Shape::NatsSplit => crate::nats::available(),
                         _ if shape.on_postgres() => crate::postgres::cluster().is_some(),
                         _ => true,
                     };

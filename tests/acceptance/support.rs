@@ -20,6 +20,7 @@ use tempfile::TempDir;
 use uuid::Uuid;
 
 use crate::docker::Containers;
+use crate::nats::Broker;
 use crate::postgres::{self, Database};
 
 const BIN: &str = env!("CARGO_BIN_EXE_cleave");
@@ -51,6 +52,9 @@ pub(crate) enum Shape {
     PostgresAllInOne,
     /// `Split` with every module in the same PostgreSQL database, a schema each.
     PostgresSplit,
+    /// The split shape with events between processes carried by a NATS JetStream server
+    /// of the test's own (`--event-bus nats://…`).
+    NatsSplit,
 }
 
 impl Shape {
@@ -68,7 +72,7 @@ impl Shape {
     fn roles(self) -> &'static [&'static str] {
         match self {
             Shape::AllInOne | Shape::PostgresAllInOne => &["all"],
-            Shape::Split | Shape::Containers | Shape::PostgresSplit => {
+            Shape::Split | Shape::Containers | Shape::PostgresSplit | Shape::NatsSplit => {
                 &["gateway", "users", "orders", "payments"]
             }
             Shape::Mixed => &["gateway,users,orders", "payments"],
@@ -347,6 +351,8 @@ pub(crate) struct Topology {
     processes: Vec<Process>,
     containers: Option<Containers>,
     _database: Option<Database>,
+    // After the processes, so that they never outlive their broker.
+    broker: Option<Broker>,
     _dir: TempDir,
     http: reqwest::Client,
 }
@@ -392,6 +398,7 @@ impl Topology {
             processes: Vec::new(),
             containers: Some(containers),
             _database: None,
+            broker: None,
             _dir: TempDir::new().expect("a temporary directory"),
             http: http_client(),
         }
@@ -404,6 +411,10 @@ impl Topology {
                 .expect("PostgreSQL shapes run only where PostgreSQL is installed")
                 .create_database()
         });
+        let broker = match shape {
+            Shape::NatsSplit => Some(Broker::start(dir.path().join("nats")).await),
+            _ => None,
+        };
         let roles = shape.roles();
         let addrs: Vec<SocketAddr> = roles.iter().map(|_| free_addr()).collect();
         let peer_url = |module: Module| {
@@ -442,6 +453,9 @@ impl Topology {
                         args.extend(["--internal-token".to_owned(), token.clone()]);
                     }
                 }
+                if let Some(broker) = &broker {
+                    args.extend(["--event-bus".to_owned(), broker.url()]);
+                }
                 args.extend(options.args.iter().cloned());
                 let log = dir.path().join(format!("{name}.log"));
                 Process::spawn(
@@ -457,6 +471,7 @@ impl Topology {
             processes,
             containers: None,
             _database: database,
+            broker,
             _dir: dir,
             http: http_client(),
         };
@@ -478,6 +493,13 @@ impl Topology {
             Some(containers) => containers.gateway_url().to_owned(),
             None => self.processes[0].url(),
         }
+    }
+
+    /// The NATS server carrying the events, in [`Shape::NatsSplit`].
+    pub(crate) fn broker(&self) -> &Broker {
+        self.broker
+            .as_ref()
+            .expect("this topology has a NATS server")
     }
 
     /// Every process, the gateway first.

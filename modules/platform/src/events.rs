@@ -81,6 +81,13 @@ impl From<sqlx::Error> for EventError {
 #[async_trait]
 pub trait EventHandler: Send + Sync {
     async fn handle(&self, batch: &[Envelope]) -> Result<(), EventError>;
+
+    /// Whether a successful [`EventHandler::handle`] means the events were applied, or
+    /// only handed to a broker that delivers them later (where they are counted as
+    /// applied).
+    fn applies(&self) -> bool {
+        true
+    }
 }
 
 /// The path on which a module receives events from other processes.

@@ -11,6 +11,7 @@
 //! - [`events`]: the event envelope and the handler trait consumers implement.
 //! - [`outbox`]: events written in the producer's transaction, and the relay that delivers them.
 //! - [`inbox`]: the consumer's record of processed event ids, for idempotent handling.
+//! - [`nats`]: NATS JetStream as the event bus between processes.
 //! - [`peer`]: the HTTP client stack for calls to modules in other processes.
 //! - [`policy`]: retries and the circuit breaker every call to another process goes through.
 //! - [`internal`]: the token that keeps routes meant for modules (event delivery) to them.
@@ -29,6 +30,7 @@ pub mod inbox;
 pub mod integer;
 pub mod internal;
 pub mod metrics;
+pub mod nats;
 pub mod openapi;
 pub mod outbox;
 pub mod page;

@@ -308,8 +308,12 @@ impl Delivery {
                 .instrument(span)
                 .await?;
             let subscriber = self.subscriber.name;
-            metrics::counter!(EVENTS_DELIVERED, "subscriber" => subscriber)
-                .increment(batch.len() as u64);
+            // A publisher to a broker has delivered nothing yet: the consumer counts what
+            // it applies, in its own process.
+            if self.subscriber.handler.applies() {
+                metrics::counter!(EVENTS_DELIVERED, "subscriber" => subscriber)
+                    .increment(batch.len() as u64);
+            }
             if again > 0 {
                 metrics::counter!(EVENTS_REDELIVERED, "subscriber" => subscriber).increment(again);
             }

@@ -1,0 +1,416 @@
+//! NATS JetStream as the event bus between processes, in place of `POST
+//! /internal/events/<module>`.
+//!
+//! One durable stream, [`STREAM`], holds every event that crosses processes, on the subject
+//! `cleave.events.<topic>`. A producer's relay hands its batches to a [`NatsPublisher`],
+//! which waits for the stream's acknowledgement of every event before the relay moves its
+//! cursor; the envelope id is the `Nats-Msg-Id`, so the batch a crash makes the relay send
+//! again is dropped by the stream's duplicate window. Each consuming module has a durable
+//! pull consumer named after it; a [`NatsConsumer`] task applies what it pulls through the
+//! module's [`EventHandler`] and acknowledges a message only after the inbox transaction
+//! that applied it has committed. A message that fails is handed back with a delay and
+//! comes again: the inbox, not the broker, makes applying exactly once.
+//!
+//! The stream keeps a message until every consumer whose filter matches it has
+//! acknowledged it (interest retention). So that no event is published before the
+//! consumer that will read it exists, every process that uses the bus creates the stream
+//! and every module's consumer before its first publish or pull.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_nats::jetstream::consumer::pull;
+use async_nats::jetstream::consumer::{AckPolicy, DeliverPolicy, PullConsumer};
+use async_nats::jetstream::message::PublishMessage;
+use async_nats::jetstream::stream::{self, RetentionPolicy, StorageType};
+use async_nats::jetstream::{self, AckKind, Message};
+use async_trait::async_trait;
+use futures::StreamExt;
+use tokio::sync::OnceCell;
+use tokio_util::sync::CancellationToken;
+
+use crate::events::{Envelope, EventError, EventHandler};
+use crate::metrics::{EVENTS_DELIVERED, PEER_RECEIVED_BYTES, PEER_REQUESTS, PEER_SENT_BYTES};
+
+/// The stream of every event that crosses processes.
+pub const STREAM: &str = "CLEAVE_EVENTS";
+const SUBJECT_PREFIX: &str = "cleave.events";
+/// The broker's name in the peer counters, beside the modules' names.
+const PEER: &str = "nats";
+
+/// A re-publish within this window of the first is recognised by its `Nats-Msg-Id` and
+/// dropped; a relay restarted later than that delivers a duplicate that the consumer's
+/// inbox skips.
+const DUPLICATE_WINDOW: Duration = Duration::from_secs(120);
+/// How long a consumer may hold a message before the broker delivers it again. Short, as
+/// it is also how long the messages that a killed consumer had pulled wait to be
+/// delivered to its successor; a batch is applied in far less.
+const ACK_WAIT: Duration = Duration::from_secs(5);
+const BATCH: usize = 100;
+/// A pull request lasts this long and the broker sends a heartbeat at this interval while
+/// it has nothing, so a lost connection is noticed within seconds.
+const PULL_EXPIRES: Duration = Duration::from_secs(10);
+const PULL_HEARTBEAT: Duration = Duration::from_secs(2);
+// A failed apply, a lost connection and a failed pull back off like the relay does: to at
+// most a second, so that recovery is found within a second.
+const FIRST_RETRY: Duration = Duration::from_millis(100);
+const LAST_RETRY: Duration = Duration::from_secs(1);
+
+/// The subject of a topic's events.
+pub fn subject(topic: &str) -> String {
+    format!("{SUBJECT_PREFIX}.{topic}")
+}
+
+/// A consuming module and the topics it consumes.
+#[derive(Debug, Clone, Copy)]
+pub struct Consumes {
+    /// Names the module's durable consumer.
+    pub module: &'static str,
+    pub topics: &'static [&'static str],
+}
+
+impl Consumes {
+    /// The subject the broker filters on. One subject per consumer is what every JetStream
+    /// server accepts, so several topics share their longest common prefix; the consumer
+    /// task skips the topics that prefix lets through and the module does not consume.
+    fn filter(&self) -> String {
+        let subjects: Vec<String> = self.topics.iter().map(|t| subject(t)).collect();
+        if let [only] = subjects.as_slice() {
+            return only.clone();
+        }
+        let split: Vec<Vec<&str>> = subjects.iter().map(|s| s.split('.').collect()).collect();
+        let mut common: Vec<&str> = Vec::new();
+        if let Some(first) = split.first() {
+            for (i, token) in first.iter().enumerate() {
+                if split.iter().all(|tokens| tokens.get(i) == Some(token)) {
+                    common.push(token);
+                } else {
+                    break;
+                }
+            }
+        }
+        common.push(">");
+        common.join(".")
+    }
+
+    fn config(&self) -> pull::Config {
+        pull::Config {
+            durable_name: Some(self.module.to_owned()),
+            description: Some(format!("cleave events applied by {}", self.module)),
+            filter_subject: self.filter(),
+            deliver_policy: DeliverPolicy::All,
+            ack_policy: AckPolicy::Explicit,
+            ack_wait: ACK_WAIT,
+            // Never give up on a message: one that cannot be applied is retried until the
+            // consumer is fixed, as the relay retries over HTTP.
+            max_deliver: -1,
+            ..Default::default()
+        }
+    }
+}
+
+fn stream_config() -> stream::Config {
+    stream::Config {
+        name: STREAM.to_owned(),
+        description: Some("cleave events between modules in different processes".to_owned()),
+        subjects: vec![format!("{SUBJECT_PREFIX}.>")],
+        retention: RetentionPolicy::Interest,
+        storage: StorageType::File,
+        duplicate_window: DUPLICATE_WINDOW,
+        ..Default::default()
+    }
+}
+
+/// A process's connection to the JetStream bus, shared by its publishers and consumers.
+#[derive(Clone)]
+pub struct Bus {
+    jetstream: jetstream::Context,
+    consumers: Arc<[Consumes]>,
+    ready: Arc<OnceCell<()>>,
+}
+
+impl Bus {
+    /// Connects to the broker at `url` (`nats://host:4222`), as `name`. A broker that is
+    /// not up yet is waited for in the background: publishes and pulls fail, and are
+    /// retried, until it is. `consumers` lists every consuming module of the deployment,
+    /// local or not, so that each one's consumer exists before anything is published.
+    pub async fn connect(url: &str, name: &str, consumers: Vec<Consumes>) -> anyhow::Result<Self> {
+        let client = async_nats::ConnectOptions::new()
+            .name(name)
+            .retry_on_initial_connect()
+            .reconnect_delay_callback(|attempts| {
+                let exponent = u32::try_from(attempts.saturating_sub(1))
+                    .unwrap_or(u32::MAX)
+                    .min(4);
+                (FIRST_RETRY * 2u32.pow(exponent)).min(LAST_RETRY)
+            })
+            .connect(url)
+            .await?;
+        Ok(Self {
+            jetstream: jetstream::new(client),
+            consumers: consumers.into(),
+            ready: Arc::new(OnceCell::new()),
+        })
+    }
+
+    /// Creates or updates the stream and every consumer, once per process; until that has
+    /// succeeded, each call tries again.
+    async fn ready(&self) -> anyhow::Result<()> {
+        self.ready
+            .get_or_try_init(|| async {
+                self.jetstream
+                    .create_or_update_stream(stream_config())
+                    .await?;
+                for consumes in self.consumers.iter() {
+                    self.jetstream
+                        .create_consumer_on_stream(consumes.config(), STREAM)
+                        .await?;
+                }
+                tracing::info!(
+                    stream = STREAM,
+                    consumers = ?self.consumers.iter().map(|c| c.module).collect::<Vec<_>>(),
+                    "event stream and consumers ready"
+                );
+                anyhow::Ok(())
+            })
+            .await?;
+        Ok(())
+    }
+
+    /// The [`EventHandler`] a relay delivers to when its subscriber is in another process.
+    pub fn publisher(&self) -> Arc<dyn EventHandler> {
+        Arc::new(NatsPublisher { bus: self.clone() })
+    }
+
+    /// The task that applies `consumes.module`'s events with `handler`.
+    pub fn consumer(&self, consumes: Consumes, handler: Arc<dyn EventHandler>) -> NatsConsumer {
+        NatsConsumer {
+            bus: self.clone(),
+            consumes,
+            handler,
+        }
+    }
+}
+
+/// Publishes a relay's batches to the stream.
+struct NatsPublisher {
+    bus: Bus,
+}
+
+impl NatsPublisher {
+    async fn publish(&self, batch: &[Envelope]) -> anyhow::Result<usize> {
+        self.bus.ready().await?;
+        let mut bytes = 0;
+        let mut acks = Vec::with_capacity(batch.len());
+        // Every event is sent before any acknowledgement is awaited: a batch costs one
+        // round trip to the broker, not one per event.
+        for envelope in batch {
+            let payload = serde_json::to_vec(envelope)?;
+            bytes += payload.len();
+            let message = PublishMessage::build()
+                .payload(payload.into())
+                .message_id(envelope.id.to_string());
+            let ack = self
+                .bus
+                .jetstream
+                .send_publish(subject(&envelope.topic), message)
+                .await?;
+            acks.push(ack);
+        }
+        for ack in acks {
+            ack.await?;
+        }
+        Ok(bytes)
+    }
+}
+
+#[async_trait]
+impl EventHandler for NatsPublisher {
+    async fn handle(&self, batch: &[Envelope]) -> Result<(), EventError> {
+        match self.publish(batch).await {
+            Ok(bytes) => {
+                metrics::counter!(PEER_REQUESTS, "peer" => PEER, "outcome" => "ok").increment(1);
+                metrics::counter!(PEER_SENT_BYTES, "peer" => PEER).increment(bytes as u64);
+                Ok(())
+            }
+            Err(err) => {
+                metrics::counter!(PEER_REQUESTS, "peer" => PEER, "outcome" => "unreachable")
+                    .increment(1);
+                Err(EventError::Unavailable(format!("{err:#}")))
+            }
+        }
+    }
+
+    /// The events are applied by the consumer's [`NatsConsumer`], which counts them.
+    fn applies(&self) -> bool {
+        false
+    }
+}
+
+/// Applies one module's events from its durable consumer until shut down.
+pub struct NatsConsumer {
+    bus: Bus,
+    consumes: Consumes,
+    handler: Arc<dyn EventHandler>,
+}
+
+impl NatsConsumer {
+    /// Pulls and applies until `shutdown`; a batch being applied then is finished and
+    /// acknowledged first. A lost connection or pull is retried, backing off to a second.
+    pub async fn run(self, shutdown: CancellationToken) {
+        let module = self.consumes.module;
+        let mut retry = FIRST_RETRY;
+        while !shutdown.is_cancelled() {
+            match self.consume(&shutdown, &mut retry).await {
+                Ok(()) => break,
+                Err(err) => {
+                    tracing::warn!(consumer = module, error = format!("{err:#}"), retry_in = ?retry, "event consumer failed");
+                    tokio::select! {
+                        () = tokio::time::sleep(retry) => {}
+                        () = shutdown.cancelled() => {}
+                    }
+                    retry = (retry * 2).min(LAST_RETRY);
+                }
+            }
+        }
+        // Acknowledgements are buffered by the client: send them before the process exits.
+        if let Err(err) = self.bus.jetstream.client().flush().await {
+            tracing::warn!(consumer = module, error = %err, "acknowledgements not flushed");
+        }
+        tracing::debug!(consumer = module, "event consumer stopped");
+    }
+
+    /// Pulls until `shutdown` (`Ok`) or until the pull fails (`Err`).
+    async fn consume(
+        &self,
+        shutdown: &CancellationToken,
+        retry: &mut Duration,
+    ) -> anyhow::Result<()> {
+        self.bus.ready().await?;
+        let consumer: PullConsumer = self
+            .bus
+            .jetstream
+            .get_consumer_from_stream(self.consumes.module, STREAM)
+            .await?;
+        let messages = consumer
+            .stream()
+            .max_messages_per_batch(BATCH)
+            .expires(PULL_EXPIRES)
+            .heartbeat(PULL_HEARTBEAT)
+            .messages()
+            .await?;
+        // Whatever has arrived is applied together, in one transaction of the consumer.
+        let mut chunks = messages.ready_chunks(BATCH);
+        loop {
+            let chunk = tokio::select! {
+                chunk = chunks.next() => chunk,
+                () = shutdown.cancelled() => return Ok(()),
+            };
+            let Some(chunk) = chunk else {
+                anyhow::bail!("the pull subscription ended");
+            };
+            let mut failure = None;
+            let mut batch = Vec::with_capacity(chunk.len());
+            for item in chunk {
+                match item {
+                    Ok(message) => batch.push(message),
+                    Err(err) => failure = Some(err),
+                }
+            }
+            if !batch.is_empty() {
+                self.apply(batch).await;
+                *retry = FIRST_RETRY;
+            }
+            if let Some(err) = failure {
+                return Err(err.into());
+            }
+        }
+    }
+
+    /// Applies a batch, then acknowledges it; or hands it back to be delivered again.
+    async fn apply(&self, messages: Vec<Message>) {
+        let module = self.consumes.module;
+        let mut envelopes = Vec::with_capacity(messages.len());
+        let mut applied = Vec::with_capacity(messages.len());
+        for message in messages {
+            metrics::counter!(PEER_RECEIVED_BYTES, "peer" => PEER)
+                .increment(message.payload.len() as u64);
+            match serde_json::from_slice::<Envelope>(&message.payload) {
+                Ok(envelope) if self.consumes.topics.contains(&envelope.topic.as_str()) => {
+                    envelopes.push(envelope);
+                    applied.push(message);
+                }
+                // Another module's topic, let through by the broker's coarser filter.
+                Ok(_) => acknowledge(&message, AckKind::Ack).await,
+                Err(err) => {
+                    tracing::warn!(consumer = module, subject = %message.subject, error = %err, "undecodable event; it will come again");
+                    acknowledge(&message, AckKind::Nak(Some(redelivery_delay(&message)))).await;
+                }
+            }
+        }
+        if envelopes.is_empty() {
+            return;
+        }
+        match self.handler.handle(&envelopes).await {
+            Ok(()) => {
+                for message in &applied {
+                    acknowledge(message, AckKind::Ack).await;
+                }
+                metrics::counter!(EVENTS_DELIVERED, "subscriber" => module)
+                    .increment(envelopes.len() as u64);
+                tracing::debug!(
+                    consumer = module,
+                    events = envelopes.len(),
+                    "events applied"
+                );
+            }
+            Err(err) => {
+                tracing::warn!(consumer = module, error = %err, events = envelopes.len(), "events not applied; they will come again");
+                for message in &applied {
+                    acknowledge(message, AckKind::Nak(Some(redelivery_delay(message)))).await;
+                }
+            }
+        }
+    }
+}
+
+/// Backs off with the number of times the broker has delivered the message.
+fn redelivery_delay(message: &Message) -> Duration {
+    let delivered = message.info().map_or(1, |info| info.delivered);
+    let exponent = u32::try_from(delivered.saturating_sub(1))
+        .unwrap_or(u32::MAX)
+        .min(4);
+    (FIRST_RETRY * 2u32.pow(exponent)).min(LAST_RETRY)
+}
+
+/// A lost acknowledgement only means the broker delivers the message again after
+/// [`ACK_WAIT`], which the inbox turns into a no-op.
+async fn acknowledge(message: &Message, kind: AckKind) {
+    if let Err(err) = message.ack_with(kind).await {
+        tracing::debug!(subject = %message.subject, error = %err, "acknowledgement not sent");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Consumes;
+
+    #[test]
+    fn one_topic_is_filtered_exactly_and_several_by_their_common_prefix() {
+        let one = Consumes {
+            module: "payments",
+            topics: &["orders.order_placed"],
+        };
+        assert_eq!(one.filter(), "cleave.events.orders.order_placed");
+        let two = Consumes {
+            module: "orders",
+            topics: &["payments.payment_authorized", "payments.payment_declined"],
+        };
+        assert_eq!(two.filter(), "cleave.events.payments.>");
+        let apart = Consumes {
+            module: "audit",
+            topics: &["orders.order_placed", "payments.payment_declined"],
+        };
+        assert_eq!(apart.filter(), "cleave.events.>");
+    }
+}
