@@ -5,8 +5,10 @@
 //! breaker and retries. Each call goes to the next address in turn (`http://<ip>:<port>`
 //! with the path unchanged and `Host` the name from the URL), skipping addresses that
 //! failed recently: an address whose call got no answer is left alone for the breaker's
-//! open time, then gets calls again, and is back for good at its first answer. The
-//! retry of a failed GET therefore lands on another replica. When every address has
+//! open time, then gets calls again, and is back for good at its first answer. A call
+//! whose connection was refused goes on at once to another address that has not failed
+//! (nothing was sent, so this holds for a POST too); the retry of a GET that failed
+//! otherwise lands on another replica as well. When every address has
 //! failed, calls still go out (to the one left alone longest), so the peer's breaker sees
 //! the failures and opens: a peer with no replica left answers 503 at once, as before.
 //!
@@ -159,9 +161,9 @@ impl Shared {
         claimed
     }
 
-    /// The next address in turn that has not failed recently, or, if every one has, the
-    /// one left alone the longest.
-    fn pick(&self) -> Option<(SocketAddr, HeaderValue)> {
+    /// The next address in turn, other than those `tried`, that has not failed recently;
+    /// for a first try, if every address has failed, the one left alone the longest.
+    fn pick(&self, tried: &[SocketAddr]) -> Option<(SocketAddr, HeaderValue)> {
         let state = self.state();
         let count = state.endpoints.len();
         if count == 0 {
@@ -171,8 +173,14 @@ impl Shared {
         let start = self.next.fetch_add(1, Ordering::Relaxed);
         let endpoint = (0..count)
             .map(|i| &state.endpoints[(start + i) % count])
+            .filter(|e| !tried.contains(&e.addr))
             .find(|e| e.left_until.is_none_or(|until| until <= now))
-            .or_else(|| state.endpoints.iter().min_by_key(|e| e.left_until))?;
+            .or_else(|| {
+                tried
+                    .is_empty()
+                    .then(|| state.endpoints.iter().min_by_key(|e| e.left_until))
+                    .flatten()
+            })?;
         Some((endpoint.addr, endpoint.host.clone()))
     }
 
@@ -256,19 +264,44 @@ impl Service<reqwest::Request> for Balanced {
             }
             // With no address known (the names do not resolve) the request goes out as
             // it is, and fails as the client reports it.
-            let Some((addr, host)) = shared.pick() else {
+            let Some(mut endpoint) = shared.pick(&[]) else {
                 return http.execute(request).await;
             };
-            let url = request.url_mut();
-            // Setting an IP address and a port on an http URL cannot fail.
-            let _ = url.set_ip_host(addr.ip());
-            let _ = url.set_port(Some(addr.port()));
-            request.headers_mut().insert(HOST, host);
-            let result = http.execute(request).await;
-            shared.record(addr, result.is_ok());
-            result
+            let mut tried = Vec::new();
+            loop {
+                let (addr, host) = endpoint;
+                let spare = request.try_clone();
+                let result = http.execute(addressed(request, addr, host)).await;
+                shared.record(addr, result.is_ok());
+                tried.push(addr);
+                // A connection that was never made carried nothing, so any request, even
+                // a POST, may go to another address — as the client itself would do with
+                // the several addresses of one name (a dual-stack `localhost`). A timeout
+                // is not tried elsewhere: it would multiply the wait it bounds.
+                let refused = matches!(&result, Err(err) if err.is_connect() && !err.is_timeout());
+                // Picked only when needed: a pick moves the turn on.
+                let other = refused.then(|| shared.pick(&tried)).flatten();
+                match (spare, other) {
+                    (Some(spare), Some(other)) => (request, endpoint) = (spare, other),
+                    _ => return result,
+                }
+            }
         })
     }
+}
+
+/// `request` sent to `addr`, with the path unchanged and `host` as its `Host` header.
+fn addressed(
+    mut request: reqwest::Request,
+    addr: SocketAddr,
+    host: HeaderValue,
+) -> reqwest::Request {
+    let url = request.url_mut();
+    // Setting an IP address and a port on an http URL cannot fail.
+    let _ = url.set_ip_host(addr.ip());
+    let _ = url.set_port(Some(addr.port()));
+    request.headers_mut().insert(HOST, host);
+    request
 }
 
 #[cfg(test)]
@@ -285,7 +318,7 @@ mod tests {
             Duration::from_secs(2),
         );
         balanced.shared.resolve().await;
-        let (addr, host) = balanced.shared.pick().expect("localhost resolves");
+        let (addr, host) = balanced.shared.pick(&[]).expect("localhost resolves");
         assert!(addr.ip().is_loopback(), "{addr}");
         assert_eq!(addr.port(), 8080);
         assert_eq!(host, "localhost:8080");
@@ -304,19 +337,21 @@ mod tests {
         shared.resolve().await;
         let second: SocketAddr = "127.0.0.2:8080".parse().unwrap();
         let third: SocketAddr = "127.0.0.3:8080".parse().unwrap();
-        let picked: Vec<SocketAddr> = (0..4).map(|_| shared.pick().unwrap().0).collect();
+        let picked: Vec<SocketAddr> = (0..4).map(|_| shared.pick(&[]).unwrap().0).collect();
         assert_eq!(picked, [second, third, second, third], "each in turn, once");
 
         shared.record(second, false);
-        assert!((0..4).all(|_| shared.pick().unwrap().0 == third));
+        assert!((0..4).all(|_| shared.pick(&[]).unwrap().0 == third));
+        // Another address for a call refused by the third: none that has not failed.
+        assert!(shared.pick(&[third]).is_none());
 
         // With every address failed, calls still go out, to the one failed longest ago.
         shared.record(third, false);
-        assert_eq!(shared.pick().unwrap().0, second);
+        assert_eq!(shared.pick(&[]).unwrap().0, second);
 
         // An answer brings an address back at once.
         shared.record(second, true);
-        assert!((0..4).all(|_| shared.pick().unwrap().0 == second));
+        assert!((0..4).all(|_| shared.pick(&[]).unwrap().0 == second));
     }
 
     #[test]
