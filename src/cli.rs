@@ -97,15 +97,17 @@ pub struct ServeArgs {
     #[arg(long, env = "CLEAVE_LISTEN", default_value = "0.0.0.0:8080")]
     pub listen: SocketAddr,
 
-    /// Base URL of the users module, when it is not local.
+    /// Base URL of the users module, when it is not local. Calls are spread over every
+    /// address its host name resolves to (the replicas of a headless service); several
+    /// comma-separated URLs that differ only in host and port add up their addresses.
     #[arg(long, env = "CLEAVE_USERS_URL", default_value = "http://users:8080")]
     pub users_url: String,
 
-    /// Base URL of the orders module, when it is not local.
+    /// Base URL of the orders module, when it is not local; as --users-url.
     #[arg(long, env = "CLEAVE_ORDERS_URL", default_value = "http://orders:8080")]
     pub orders_url: String,
 
-    /// Base URL of the payments module, when it is not local.
+    /// Base URL of the payments module, when it is not local; as --users-url.
     #[arg(
         long,
         env = "CLEAVE_PAYMENTS_URL",
@@ -174,6 +176,14 @@ pub struct ServeArgs {
     #[arg(long, env = "CLEAVE_BREAKER_OPEN_MS", default_value_t = 2_000,
           value_parser = clap::value_parser!(u64).range(1..))]
     pub breaker_open_ms: u64,
+
+    /// How often, at most, the host names of --users-url, --orders-url and
+    /// --payments-url are resolved again, in milliseconds, so that replicas that come and
+    /// go get calls or stop getting them. An address whose call got no answer is left
+    /// alone for --breaker-open-ms meanwhile.
+    #[arg(long, env = "CLEAVE_PEER_RESOLVE_MS", default_value_t = 5_000,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub peer_resolve_ms: u64,
 
     /// Public requests served at once; more are refused at once with 503 and Retry-After
     /// instead of queueing. 0: no bound.
@@ -280,6 +290,7 @@ impl ServeArgs {
             retry_backoff: Duration::from_millis(self.peer_retry_backoff_ms),
             breaker_failures: self.breaker_failures,
             breaker_open: Duration::from_millis(self.breaker_open_ms),
+            resolve_every: Duration::from_millis(self.peer_resolve_ms),
         }
     }
 

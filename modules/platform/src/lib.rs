@@ -14,6 +14,7 @@
 //! - [`nats`]: NATS JetStream as the event bus between processes.
 //! - [`peer`]: the HTTP client stack for calls to modules in other processes.
 //! - [`policy`]: retries and the circuit breaker every call to another process goes through.
+//! - [`balance`]: calls to a peer spread over the addresses of its replicas.
 //! - [`internal`]: the token that keeps routes meant for modules (event delivery) to them.
 //! - [`request_id`]: the request id carried across every internal hop.
 //! - [`health`]: `/healthz` and `/readyz`.
@@ -21,6 +22,7 @@
 //! - [`telemetry`]: logging, and the export of traces.
 //! - [`trace`]: the W3C trace context carried by every request, call and event.
 
+pub mod balance;
 pub mod db;
 pub mod events;
 pub mod extract;

@@ -10,6 +10,7 @@ use http::{header, Method};
 use serde::de::DeserializeOwned;
 use tower::ServiceExt;
 
+use crate::balance::Balanced;
 use crate::internal::InternalToken;
 use crate::metrics::{PEER_RECEIVED_BYTES, PEER_REQUESTS, PEER_SENT_BYTES};
 use crate::policy::{self, CallError, CallPolicy, Calls};
@@ -27,8 +28,10 @@ pub fn http_client(timeout: Duration) -> reqwest::Client {
         .expect("the TLS-less client builds")
 }
 
-/// A module in another process, at a base URL such as `http://users:8080`. Clones share
-/// the connection pool and the circuit breaker.
+/// A module in another process, at a base URL such as `http://users:8080`, or several,
+/// comma-separated, that differ only in host and port. Calls are spread over every address
+/// the URLs resolve to ([`balance`](crate::balance)). Clones share the connection pool, the
+/// addresses and the circuit breaker.
 #[derive(Clone)]
 pub struct Peer {
     name: &'static str,
@@ -61,10 +64,20 @@ impl Peer {
         http: reqwest::Client,
         policy: &CallPolicy,
     ) -> Self {
+        // Paths are put after the first URL; the balancer swaps its host and port for an
+        // address of any of them.
+        let first = base.split(',').next().unwrap_or_default().trim();
+        let balanced = Balanced::new(
+            name,
+            base,
+            http.clone(),
+            policy.resolve_every,
+            policy.breaker_open,
+        );
         Self {
             name,
-            base: base.trim_end_matches('/').to_owned(),
-            calls: policy::calls(name, http.clone(), policy),
+            base: first.trim_end_matches('/').to_owned(),
+            calls: policy::calls(name, balanced, policy),
             http,
             breaker_open: policy.breaker_open,
             token: None,

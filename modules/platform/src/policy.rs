@@ -1,6 +1,7 @@
 //! What every call to another process goes through, as one tower stack per peer: bounded
 //! retries for idempotent requests, then a circuit breaker, then the HTTP client (whose
-//! timeout bounds each attempt).
+//! timeout bounds each attempt) spreading calls over the peer's addresses
+//! ([`balance`](crate::balance)).
 //!
 //! The breaker counts only transport failures — no connection, a timeout, a connection
 //! cut — because those are what make a peer expensive to call. A peer that answers, even
@@ -11,6 +12,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
 
+use crate::balance::Balanced;
 use http::Method;
 use tower::retry::{Policy, RetryLayer};
 use tower::util::BoxCloneSyncService;
@@ -32,8 +34,11 @@ pub struct CallPolicy {
     pub retry_backoff: Duration,
     /// Transport failures in a row that open the breaker; 0 disables the breaker.
     pub breaker_failures: u32,
-    /// How long an open breaker refuses calls before letting one probe through.
+    /// How long an open breaker refuses calls before letting one probe through; also how
+    /// long one address of the peer that got no answer is left alone.
     pub breaker_open: Duration,
+    /// How often the names in the peer's URLs are resolved again, at most.
+    pub resolve_every: Duration,
 }
 
 impl Default for CallPolicy {
@@ -43,6 +48,7 @@ impl Default for CallPolicy {
             retry_backoff: Duration::from_millis(50),
             breaker_failures: 5,
             breaker_open: Duration::from_secs(2),
+            resolve_every: Duration::from_secs(5),
         }
     }
 }
@@ -75,7 +81,7 @@ fn unanswered(result: &Result<reqwest::Response, reqwest::Error>) -> bool {
 }
 
 /// Builds the stack for calls to `peer` over `http`.
-pub(crate) fn calls(peer: &'static str, http: reqwest::Client, policy: &CallPolicy) -> Calls {
+pub(crate) fn calls(peer: &'static str, http: Balanced, policy: &CallPolicy) -> Calls {
     if policy.breaker_failures == 0 {
         let attempt = ServiceBuilder::new()
             .map_err(CallError::Transport)
