@@ -12,6 +12,7 @@
 //! `nats-server -js` the test starts; run where it is installed). The product promises
 //! the same behaviour in every shape, so the same scenario must pass in all seven.
 
+mod audit;
 mod balance;
 mod cli;
 mod contract;
