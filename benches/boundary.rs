@@ -446,7 +446,7 @@ fn users_get(c: &mut Criterion) {
     let Db::Sqlite(db) = local.db() else {
         unreachable!("the users module was opened on SQLite")
     };
-    let reader = db.reader.clone();
+    let reader = db.reader().clone();
 
     let served_module = server
         .block_on(UsersModule::open(&Location::SqliteDir(

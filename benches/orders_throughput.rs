@@ -7,8 +7,8 @@
 //!   `OrdersApi::place`, the `UsersApi` boundary for the buyer check, the outbox, and two
 //!   relays: orders → payments (`OrderPlaced`) and payments → orders (`PaymentAuthorized`).
 //! - `bare`: one axum handler and one background task, with sqlx straight on the same three
-//!   database files, opened with the same pools and pragmas (`SqliteDb::open`: WAL,
-//!   synchronous=NORMAL, one writer connection, a read pool). Per order: read the buyer from
+//!   database files, opened with the same pragmas as the modules (WAL, synchronous=NORMAL)
+//!   as a pool of one writer connection and a read pool. Per order: read the buyer from
 //!   users; insert the order (items as JSON) and an outbox row in one transaction. The task
 //!   reads the outbox and, per batch, writes the inbox row, payment row and outcome outbox
 //!   row on payments; the inbox row and `paid` status on orders, with its cursor; then moves
@@ -52,10 +52,9 @@ use http::header::{CONTENT_TYPE, LOCATION};
 use http::StatusCode;
 use orders_api::{order_path, Order, OrderItem, OrderPlaced, OrderStatus, PlaceOrder};
 use payments_api::{PaymentAuthorized, PaymentDeclined};
-use platform::db::SqliteDb;
 use platform::events::Event;
 use sqlx::migrate::Migrator;
-use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::SqlitePool;
 use tempfile::TempDir;
 use tokio::net::TcpListener;
@@ -395,10 +394,44 @@ mod bare {
     /// Outbox rows read per batch, as the relay does.
     const BATCH: i64 = 100;
 
+    /// One database file: a pool of one connection that writes, and a pool of readers.
+    #[derive(Clone)]
+    struct Pools {
+        writer: SqlitePool,
+        reader: SqlitePool,
+    }
+
+    impl Pools {
+        /// Opens (creating) the file with the modules' pragmas and applies `migrator`.
+        async fn open(path: &Path, migrator: &Migrator) -> Self {
+            let options = SqliteConnectOptions::from_str("sqlite:")
+                .expect("SQLite options")
+                .filename(path)
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .busy_timeout(Duration::from_secs(5));
+            let writer = SqlitePoolOptions::new()
+                .max_connections(1)
+                .test_before_acquire(false)
+                .connect_with(options.clone())
+                .await
+                .expect("the writer opens");
+            migrator.run(&writer).await.expect("the schema is migrated");
+            let reader = SqlitePoolOptions::new()
+                .max_connections(4)
+                .test_before_acquire(false)
+                .connect_with(options.read_only(true))
+                .await
+                .expect("the readers open");
+            Self { writer, reader }
+        }
+    }
+
     #[derive(Clone)]
     struct App {
-        users: SqliteDb,
-        orders: SqliteDb,
+        users: Pools,
+        orders: Pools,
         placed: Arc<Notify>,
     }
 
@@ -408,20 +441,15 @@ mod bare {
         (StatusCode::INTERNAL_SERVER_ERROR, err.to_string())
     }
 
-    /// Opens the three databases (the pools `platform::db::SqliteDb` opens: only their set-up is
-    /// shared, no code runs per request), inserts a user, and serves; returns the address
-    /// and the user's id.
+    /// Opens the three databases, inserts a user, and serves; returns the address and the
+    /// user's id.
     pub(super) async fn start(
         data_dir: &Path,
         stop: CancellationToken,
     ) -> (std::net::SocketAddr, Uuid) {
         let open = |module: &str, migrator| {
             let path = data_dir.join(format!("{module}.db"));
-            async move {
-                SqliteDb::open(&path, migrator)
-                    .await
-                    .expect("a database opens")
-            }
+            async move { Pools::open(&path, migrator).await }
         };
         let users = open(users::NAME, &USERS).await;
         let orders = open(orders::NAME, &ORDERS).await;
@@ -576,12 +604,7 @@ mod bare {
     }
 
     /// Pays placed orders until `stop`, a batch at a time.
-    async fn settle(
-        orders: SqliteDb,
-        payments: SqliteDb,
-        placed: Arc<Notify>,
-        stop: CancellationToken,
-    ) {
+    async fn settle(orders: Pools, payments: Pools, placed: Arc<Notify>, stop: CancellationToken) {
         let mut after = 0;
         while !stop.is_cancelled() {
             // A failure here stalls the outbox; `Outboxes::wait_empty` then fails the bench.
@@ -599,8 +622,8 @@ mod bare {
 
     /// Settles the orders placed after outbox seq `after`; returns the last seq, if any.
     async fn settle_batch(
-        orders: &SqliteDb,
-        payments: &SqliteDb,
+        orders: &Pools,
+        payments: &Pools,
         after: i64,
     ) -> sqlx::Result<Option<i64>> {
         let rows: Vec<(i64, Uuid, String)> = sqlx::query_as(

@@ -3,7 +3,8 @@
 //!
 //! One cluster per run (it takes seconds to create), listening on a free loopback port with
 //! its socket in its own directory. A watchdog shell stops it and removes its files once
-//! the test binary has exited, however it exits: a static is never dropped.
+//! the test binary has exited, however it exits: a static is never dropped. A test that
+//! kills the server starts a cluster of its own ([`Cluster::private`]).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -18,31 +19,37 @@ const OS_USER: &str = "postgres";
 
 pub(crate) struct Cluster {
     port: u16,
+    data: PathBuf,
+    log: PathBuf,
+    /// The server's `-o` options.
+    settings: String,
 }
 
 /// The cluster of this run, started on first use; `None` where PostgreSQL is not installed
 /// (a failure instead where `CLEAVE_REQUIRE_POSTGRES=1`, as CI sets).
 pub(crate) fn cluster() -> Option<&'static Cluster> {
     static CLUSTER: OnceLock<Option<Cluster>> = OnceLock::new();
-    let cluster = CLUSTER
-        .get_or_init(|| {
-            if !Path::new(BIN).join("initdb").exists() {
-                return None;
-            }
-            Some(Cluster::start())
-        })
-        .as_ref();
-    if cluster.is_none() {
+    CLUSTER
+        .get_or_init(|| installed().then(Cluster::start))
+        .as_ref()
+}
+
+/// Whether PostgreSQL 15 is installed; says so when it is not, and fails where
+/// `CLEAVE_REQUIRE_POSTGRES=1`.
+fn installed() -> bool {
+    static INSTALLED: OnceLock<bool> = OnceLock::new();
+    let installed = *INSTALLED.get_or_init(|| Path::new(BIN).join("initdb").exists());
+    if !installed {
         assert!(
             std::env::var_os("CLEAVE_REQUIRE_POSTGRES").is_none_or(|v| v != "1"),
             "CLEAVE_REQUIRE_POSTGRES=1, but there is no {BIN}/initdb"
         );
         eprintln!("PostgreSQL 15 is not installed: PostgreSQL test skipped");
     }
-    cluster
+    installed
 }
 
-fn is_root() -> bool {
+pub(crate) fn is_root() -> bool {
     run(Command::new("id").arg("-u")) == "0"
 }
 
@@ -116,19 +123,72 @@ impl Cluster {
              -c fsync=off -c max_connections=400",
             path_text(&dir)
         );
-        // The log file keeps the server off this process's standard output, which a test
-        // harness capturing output would otherwise wait on forever.
-        run(pg_command("pg_ctl").args([
-            "start",
-            "-w",
-            "-D",
-            &path_text(&data),
-            "-l",
-            &path_text(&log),
-            "-o",
-            &settings,
-        ]));
-        Self { port }
+        let cluster = Self {
+            port,
+            data,
+            log,
+            settings,
+        };
+        run(&mut cluster.pg_ctl("start", None));
+        cluster
+    }
+
+    /// A cluster for one test alone, which it may kill; `None` where PostgreSQL is not
+    /// installed. It lives until the test binary exits, unless stopped.
+    pub(crate) fn private() -> Option<&'static Self> {
+        installed().then(|| &*Box::leak(Box::new(Self::start())))
+    }
+
+    /// `pg_ctl <action>` on the cluster, waiting for it to take effect; `mode` is how a
+    /// stop goes about it.
+    fn pg_ctl(&self, action: &str, mode: Option<&str>) -> Command {
+        let mut command = pg_command("pg_ctl");
+        command.args([action, "-w", "-D", &path_text(&self.data)]);
+        if let Some(mode) = mode {
+            command.args(["-m", mode]);
+        }
+        if action != "stop" {
+            // The log file keeps the server off this process's standard output, which a
+            // test harness capturing output would otherwise wait on forever.
+            command.args(["-l", &path_text(&self.log), "-o", &self.settings]);
+        }
+        command
+    }
+
+    /// SIGKILL to the server's main process, as in a crash: its backends notice and exit.
+    pub(crate) fn kill(&self) {
+        let pid_file = std::fs::read_to_string(self.data.join("postmaster.pid"))
+            .expect("the server is running");
+        let pid = pid_file.lines().next().expect("the pid is the first line");
+        run(Command::new("kill").args(["-KILL", pid]));
+    }
+
+    /// Starts the server again after [`Cluster::kill`]; retried while the backends of the
+    /// killed server still hold its shared memory.
+    pub(crate) async fn start_again(&self) {
+        for _ in 0..100 {
+            let started = self
+                .pg_ctl("start", None)
+                .stdin(Stdio::null())
+                .output()
+                .expect("pg_ctl runs");
+            if started.status.success() {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!("the killed PostgreSQL server does not start again");
+    }
+
+    /// `pg_ctl restart -m immediate`: the server stops without a shutdown checkpoint, as in
+    /// a crash, and recovers from its log as it starts.
+    pub(crate) fn restart_immediately(&self) {
+        run(&mut self.pg_ctl("restart", Some("immediate")));
+    }
+
+    /// Stops the server for good.
+    pub(crate) fn stop(&self) {
+        run(&mut self.pg_ctl("stop", Some("immediate")));
     }
 
     /// A new, empty database, dropped with the value.

@@ -368,6 +368,11 @@ pub(crate) struct Options {
     pub(crate) args: Vec<String>,
     /// `RUST_LOG` of every process, when not the default.
     pub(crate) log_level: Option<&'static str>,
+    /// A PostgreSQL database of the test's own for every module, as `--database-url`.
+    pub(crate) database_url: Option<String>,
+    /// The data directory of the process running this module, in place of one in the
+    /// topology's temporary directory (a small filesystem, say).
+    pub(crate) data_dir_of: Option<(Module, PathBuf)>,
 }
 
 impl Topology {
@@ -431,16 +436,21 @@ impl Topology {
             .zip(&addrs)
             .map(|(role, addr)| {
                 let name = role.replace(',', "+");
+                let data_dir = match &options.data_dir_of {
+                    Some((module, data_dir)) if hosts(role, *module) => data_dir.clone(),
+                    _ => dir.path().join(&name),
+                };
                 let mut args = vec![
                     format!("--role={role}"),
                     "--data-dir".to_owned(),
-                    path_arg(&dir.path().join(&name)),
+                    path_arg(&data_dir),
                 ];
                 for (flag, url) in &peers {
                     args.extend([(*flag).to_owned(), url.clone()]);
                 }
-                if let Some(database) = &database {
-                    args.extend(["--database-url".to_owned(), database.url()]);
+                let database_url = database.as_ref().map(Database::url);
+                if let Some(url) = database_url.or_else(|| options.database_url.clone()) {
+                    args.extend(["--database-url".to_owned(), url]);
                 }
                 if let Some(token) = &options.internal_token {
                     let from_file = options.token_file_for.is_some_and(|m| hosts(role, m));

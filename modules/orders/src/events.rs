@@ -7,7 +7,8 @@ use platform::db::{Db, Tx};
 use platform::events::{Envelope, EventError, EventHandler};
 use platform::inbox;
 use platform::trace;
-use tracing::Instrument;
+use tracing::{Instrument, Span};
+use uuid::Uuid;
 
 use crate::store;
 
@@ -25,39 +26,67 @@ fn undecodable(err: serde_json::Error) -> EventError {
     EventError::Failed(format!("undecodable payment event: {err}"))
 }
 
-#[async_trait]
-impl EventHandler for PaymentEvents {
-    /// Settles the orders of a batch in one transaction, each event at most once.
-    async fn handle(&self, batch: &[Envelope]) -> Result<(), EventError> {
-        let mut tx = self.db.begin().await?;
-        for event in batch {
-            settle(&mut tx, event)
-                .instrument(trace::event_span(crate::NAME, event))
-                .await?;
+/// One payment event of a batch, decoded: the order it settles and how.
+struct Settlement {
+    event_id: Uuid,
+    span: Span,
+    settles: Option<(Uuid, OrderStatus)>,
+}
+
+impl Settlement {
+    fn decode(event: &Envelope) -> Result<Self, EventError> {
+        let settles = if let Some(paid) = event.decode::<PaymentAuthorized>() {
+            Some((paid.map_err(undecodable)?.order_id, OrderStatus::Paid))
+        } else if let Some(declined) = event.decode::<PaymentDeclined>() {
+            Some((
+                declined.map_err(undecodable)?.order_id,
+                OrderStatus::PaymentFailed,
+            ))
+        } else {
+            None
+        };
+        Ok(Self {
+            event_id: event.id,
+            span: trace::event_span(crate::NAME, event),
+            settles,
+        })
+    }
+
+    /// Settles the order, unless the event was seen before.
+    async fn apply(&self, tx: &mut Tx<'_>) -> sqlx::Result<()> {
+        if !inbox::first_delivery(tx, crate::NAME, self.event_id).await? {
+            return Ok(());
         }
-        tx.commit().await?;
+        if let Some((order_id, status)) = self.settles {
+            store::settle(tx, order_id, status).await?;
+            tracing::info!(%order_id, ?status, "order settled");
+        }
         Ok(())
     }
 }
 
-/// Settles the order of one payment event, unless the event was seen before.
-async fn settle(tx: &mut Tx, event: &Envelope) -> Result<(), EventError> {
-    if !inbox::first_delivery(tx, crate::NAME, event.id).await? {
-        return Ok(());
+#[async_trait]
+impl EventHandler for PaymentEvents {
+    /// Settles the orders of a batch in one transaction, each event at most once. Every
+    /// event is decoded first, so that one that does not decode changes nothing.
+    async fn handle(&self, batch: &[Envelope]) -> Result<(), EventError> {
+        let settlements = batch
+            .iter()
+            .map(Settlement::decode)
+            .collect::<Result<Vec<_>, _>>()?;
+        self.db
+            .write(move |tx: &mut Tx<'_>| {
+                Box::pin(async move {
+                    for settlement in &settlements {
+                        settlement
+                            .apply(tx)
+                            .instrument(settlement.span.clone())
+                            .await?;
+                    }
+                    Ok(())
+                })
+            })
+            .await?;
+        Ok(())
     }
-    let settled = if let Some(paid) = event.decode::<PaymentAuthorized>() {
-        Some((paid.map_err(undecodable)?.order_id, OrderStatus::Paid))
-    } else if let Some(declined) = event.decode::<PaymentDeclined>() {
-        Some((
-            declined.map_err(undecodable)?.order_id,
-            OrderStatus::PaymentFailed,
-        ))
-    } else {
-        None
-    };
-    if let Some((order_id, status)) = settled {
-        store::settle(tx, order_id, status).await?;
-        tracing::info!(%order_id, ?status, "order settled");
-    }
-    Ok(())
 }

@@ -7,7 +7,7 @@ use chrono::Utc;
 use orders_api::{
     Order, OrderFilter, OrderPlaced, OrderStatus, OrdersApi, OrdersError, PlaceOrder,
 };
-use platform::db::Db;
+use platform::db::{fault, Db, Tx};
 use platform::events::Envelope;
 use platform::outbox::Outbox;
 use platform::page::{Page, PageRequest};
@@ -24,8 +24,9 @@ pub(crate) struct LocalOrders {
     outbox: Outbox,
 }
 
-fn internal(err: sqlx::Error) -> OrdersError {
-    OrdersError::Other(Problem::internal(&err))
+/// A database error as the contract's error: 503 for a storage fault, else 500.
+fn db_error(err: sqlx::Error) -> OrdersError {
+    OrdersError::Other(fault::problem(crate::NAME, &err))
 }
 
 fn is_unique_violation(err: &sqlx::Error) -> bool {
@@ -41,7 +42,7 @@ impl LocalOrders {
     /// The order a key already created, if the key was seen; an error if it was seen with
     /// another body.
     async fn replay(&self, key: &str, fingerprint: &str) -> Result<Option<Order>, OrdersError> {
-        let Some((seen, order_id)) = store::find_key(&self.db, key).await.map_err(internal)? else {
+        let Some((seen, order_id)) = store::find_key(&self.db, key).await.map_err(db_error)? else {
             return Ok(None);
         };
         if seen != fingerprint {
@@ -59,23 +60,30 @@ impl LocalOrders {
         }
     }
 
-    /// Writes the order, its key and its `OrderPlaced` event in one transaction.
-    async fn write(&self, order: &Order, key: Option<(&str, &str)>) -> sqlx::Result<()> {
+    /// Writes the order, its key and its `OrderPlaced` event in one transaction; returns
+    /// the order once committed.
+    async fn write(&self, order: Order, key: Option<(String, String)>) -> sqlx::Result<Order> {
         let event = Envelope::new(&OrderPlaced {
             order_id: order.id,
             user_id: order.user_id,
             amount_cents: order.total_cents,
             currency: order.currency.clone(),
         });
-        let mut tx = self.db.begin().await?;
-        store::insert(&mut tx, order).await?;
-        if let Some((key, fingerprint)) = key {
-            store::insert_key(&mut tx, key, fingerprint, order.id).await?;
-        }
-        Outbox::append(&mut tx, &event).await?;
-        tx.commit().await?;
+        let order = self
+            .db
+            .write(move |tx: &mut Tx<'_>| {
+                Box::pin(async move {
+                    store::insert(tx, &order).await?;
+                    if let Some((key, fingerprint)) = &key {
+                        store::insert_key(tx, key, fingerprint, order.id).await?;
+                    }
+                    Outbox::append(tx, &event).await?;
+                    Ok(order)
+                })
+            })
+            .await?;
         self.outbox.committed();
-        Ok(())
+        Ok(order)
     }
 }
 
@@ -110,22 +118,23 @@ impl OrdersApi for LocalOrders {
             created_at: now,
             updated_at: now,
         };
-        let key = key.as_ref().map(|(k, f)| (k.as_str(), f.as_str()));
-        match (self.write(&order, key).await, key) {
-            (Ok(()), _) => Ok(order),
+        match self.write(order, key.clone()).await {
+            Ok(order) => Ok(order),
             // A concurrent request with the same key won the race: answer as a repeat.
-            (Err(err), Some((key, fingerprint))) if is_unique_violation(&err) => self
-                .replay(key, fingerprint)
-                .await?
-                .ok_or_else(|| internal(err)),
-            (Err(err), _) => Err(internal(err)),
+            Err(err) if is_unique_violation(&err) && key.is_some() => {
+                let (key, fingerprint) = key.as_ref().expect("a key was given");
+                self.replay(key, fingerprint)
+                    .await?
+                    .ok_or_else(|| db_error(err))
+            }
+            Err(err) => Err(db_error(err)),
         }
     }
 
     async fn get(&self, id: Uuid) -> Result<Order, OrdersError> {
         store::find(&self.db, id)
             .await
-            .map_err(internal)?
+            .map_err(db_error)?
             .ok_or(OrdersError::NotFound)
     }
 
@@ -136,7 +145,7 @@ impl OrdersApi for LocalOrders {
     ) -> Result<Page<Order>, OrdersError> {
         let rows = store::list(&self.db, filter, page)
             .await
-            .map_err(internal)?;
+            .map_err(db_error)?;
         Ok(Page::from_rows(rows, page, |order| order.id))
     }
 }

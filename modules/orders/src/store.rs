@@ -58,7 +58,7 @@ fn parse_status(text: &str) -> sqlx::Result<OrderStatus> {
     }
 }
 
-pub(crate) async fn insert(tx: &mut Tx, order: &Order) -> sqlx::Result<()> {
+pub(crate) async fn insert(tx: &mut Tx<'_>, order: &Order) -> sqlx::Result<()> {
     let items = serde_json::to_string(&order.items).map_err(|e| sqlx::Error::Encode(e.into()))?;
     on_tx!(tx, |conn| {
         sqlx::query(
@@ -82,7 +82,7 @@ pub(crate) async fn insert(tx: &mut Tx, order: &Order) -> sqlx::Result<()> {
 
 /// Remembers which order a key created; fails with a unique violation if the key is taken.
 pub(crate) async fn insert_key(
-    tx: &mut Tx,
+    tx: &mut Tx<'_>,
     key: &str,
     fingerprint: &str,
     order_id: Uuid,
@@ -145,7 +145,7 @@ pub(crate) async fn list(
 
 /// Moves a pending order to its final status. An order that is no longer pending is left
 /// as it is: the first payment outcome wins.
-pub(crate) async fn settle(tx: &mut Tx, id: Uuid, status: OrderStatus) -> sqlx::Result<()> {
+pub(crate) async fn settle(tx: &mut Tx<'_>, id: Uuid, status: OrderStatus) -> sqlx::Result<()> {
     on_tx!(tx, |conn| sqlx::query(
         "UPDATE orders SET status = $1, updated_at = $2 WHERE id = $3 AND status = 'pending'"
     )

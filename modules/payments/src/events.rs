@@ -9,7 +9,8 @@ use platform::events::{Envelope, EventError, EventHandler};
 use platform::inbox;
 use platform::outbox::Outbox;
 use platform::trace;
-use tracing::Instrument;
+use tracing::{Instrument, Span};
+use uuid::Uuid;
 
 use crate::processor::Processor;
 use crate::store;
@@ -55,24 +56,51 @@ impl OrderEvents {
         (payment, event)
     }
 
-    /// Charges the order of one event, unless it was seen before; `true` when the outcome
-    /// was published. The outcome event is created in the event's span, so it carries the
+    /// What one event asks of payments, decided before anything is written: the payment
+    /// and its outcome event, created in the event's span so that the outcome carries the
     /// trace of the request that placed the order.
-    async fn apply(&self, tx: &mut Tx, envelope: &Envelope) -> Result<bool, EventError> {
-        if !inbox::first_delivery(tx, crate::NAME, envelope.id).await? {
+    fn charge(&self, envelope: &Envelope) -> Result<Charge, EventError> {
+        let span = trace::event_span(crate::NAME, envelope);
+        let outcome = match envelope.decode::<OrderPlaced>() {
+            None => None,
+            Some(placed) => {
+                let placed = placed
+                    .map_err(|e| EventError::Failed(format!("undecodable OrderPlaced: {e}")))?;
+                let (payment, mut event) = span.in_scope(|| self.outcome(&placed));
+                event.request_id.clone_from(&envelope.request_id);
+                Some((payment, event))
+            }
+        };
+        Ok(Charge {
+            event_id: envelope.id,
+            span,
+            outcome,
+        })
+    }
+}
+
+/// One event of a batch, ready to be applied.
+struct Charge {
+    event_id: Uuid,
+    span: Span,
+    /// The payment and its outcome event, for an `OrderPlaced`.
+    outcome: Option<(Payment, Envelope)>,
+}
+
+impl Charge {
+    /// Records the payment and publishes its outcome, unless the event was seen before or
+    /// the order already has a payment; `true` when the outcome was published.
+    async fn apply(&self, tx: &mut Tx<'_>) -> sqlx::Result<bool> {
+        if !inbox::first_delivery(tx, crate::NAME, self.event_id).await? {
             return Ok(false);
         }
-        let Some(placed) = envelope.decode::<OrderPlaced>() else {
+        let Some((payment, event)) = &self.outcome else {
             return Ok(false);
         };
-        let placed =
-            placed.map_err(|e| EventError::Failed(format!("undecodable OrderPlaced: {e}")))?;
-        let (payment, mut event) = self.outcome(&placed);
-        event.request_id.clone_from(&envelope.request_id);
-        if !store::insert(tx, &payment).await? {
+        if !store::insert(tx, payment).await? {
             return Ok(false);
         }
-        Outbox::append(tx, &event).await?;
+        Outbox::append(tx, event).await?;
         tracing::info!(order_id = %payment.order_id, status = ?payment.status, "payment recorded");
         Ok(true)
     }
@@ -83,15 +111,22 @@ impl EventHandler for OrderEvents {
     /// Charges the orders of a batch in one transaction: each payment, its outcome event
     /// and the inbox record commit together.
     async fn handle(&self, batch: &[Envelope]) -> Result<(), EventError> {
-        let mut tx = self.db.begin().await?;
-        let mut published = false;
-        for envelope in batch {
-            published |= self
-                .apply(&mut tx, envelope)
-                .instrument(trace::event_span(crate::NAME, envelope))
-                .await?;
-        }
-        tx.commit().await?;
+        let charges = batch
+            .iter()
+            .map(|envelope| self.charge(envelope))
+            .collect::<Result<Vec<_>, _>>()?;
+        let published = self
+            .db
+            .write(move |tx: &mut Tx<'_>| {
+                Box::pin(async move {
+                    let mut published = false;
+                    for charge in &charges {
+                        published |= charge.apply(tx).instrument(charge.span.clone()).await?;
+                    }
+                    Ok(published)
+                })
+            })
+            .await?;
         if published {
             self.outbox.committed();
         }

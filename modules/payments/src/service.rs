@@ -2,9 +2,8 @@
 
 use async_trait::async_trait;
 use payments_api::{Payment, PaymentFilter, PaymentsApi, PaymentsError};
-use platform::db::Db;
+use platform::db::{fault, Db};
 use platform::page::{Page, PageRequest};
-use platform::Problem;
 use uuid::Uuid;
 
 use crate::store;
@@ -19,8 +18,9 @@ impl LocalPayments {
     }
 }
 
-fn internal(err: sqlx::Error) -> PaymentsError {
-    PaymentsError::Other(Problem::internal(&err))
+/// A database error as the contract's error: 503 for a storage fault, else 500.
+fn db_error(err: sqlx::Error) -> PaymentsError {
+    PaymentsError::Other(fault::problem(crate::NAME, &err))
 }
 
 #[async_trait]
@@ -28,7 +28,7 @@ impl PaymentsApi for LocalPayments {
     async fn get(&self, id: Uuid) -> Result<Payment, PaymentsError> {
         store::find(&self.db, id)
             .await
-            .map_err(internal)?
+            .map_err(db_error)?
             .ok_or(PaymentsError::NotFound)
     }
 
@@ -39,7 +39,7 @@ impl PaymentsApi for LocalPayments {
     ) -> Result<Page<Payment>, PaymentsError> {
         let rows = store::list(&self.db, filter, page)
             .await
-            .map_err(internal)?;
+            .map_err(db_error)?;
         Ok(Page::from_rows(rows, page, |payment| payment.id))
     }
 }

@@ -43,7 +43,7 @@ impl TryFrom<PaymentRow> for Payment {
 }
 
 /// Records a payment unless the order already has one; `false` when it had.
-pub(crate) async fn insert(tx: &mut Tx, payment: &Payment) -> sqlx::Result<bool> {
+pub(crate) async fn insert(tx: &mut Tx<'_>, payment: &Payment) -> sqlx::Result<bool> {
     let status = match payment.status {
         PaymentStatus::Authorized => "authorized",
         PaymentStatus::Declined => "declined",

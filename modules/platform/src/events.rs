@@ -72,8 +72,14 @@ pub enum EventError {
 }
 
 impl From<sqlx::Error> for EventError {
+    /// A storage fault makes the consumer unavailable (503 over HTTP), so that the batch
+    /// comes again once the storage is back; anything else is a failure of its own.
     fn from(err: sqlx::Error) -> Self {
-        Self::Failed(err.to_string())
+        if crate::db::fault::is_storage(&err) {
+            Self::Unavailable(err.to_string())
+        } else {
+            Self::Failed(err.to_string())
+        }
     }
 }
 

@@ -1,4 +1,4 @@
-//! `/healthz`: the process is alive. `/readyz`: every database it owns answers.
+//! `/healthz`: the process is alive. `/readyz`: every database it owns takes writes.
 
 use std::collections::BTreeMap;
 
@@ -49,24 +49,29 @@ async fn alive() -> Json<Alive> {
     Json(Alive { status: "ok" })
 }
 
-/// Whether every database this process owns answers a query.
+/// Whether every database this process owns takes writes.
 #[utoipa::path(get, path = "/readyz", operation_id = "readyz", tag = "health",
     responses(
-        (status = 200, description = "Every database of the process answers", body = Ready),
+        (status = 200, description = "Every database of the process takes writes", body = Ready),
         ServerProblems,
     ))]
 async fn ready(State(dbs): State<Vec<(&'static str, Db)>>) -> Result<Json<Ready>, Problem> {
-    let mut checks = BTreeMap::new();
-    for (module, db) in &dbs {
-        if let Err(err) = db.ping().await {
-            return Err(Problem::unavailable(format!(
-                "the {module} database does not answer: {err}"
-            )));
-        }
-        checks.insert(*module, "ok");
+    let checks = futures::future::join_all(dbs.iter().map(|(_, db)| db.ready())).await;
+    let failing: Vec<String> = dbs
+        .iter()
+        .zip(&checks)
+        .filter_map(|((module, _), check)| {
+            check
+                .as_ref()
+                .err()
+                .map(|why| format!("the {module} database does not take writes: {why}"))
+        })
+        .collect();
+    if !failing.is_empty() {
+        return Err(Problem::unavailable(failing.join("; ")));
     }
     Ok(Json(Ready {
         status: "ready",
-        checks,
+        checks: dbs.iter().map(|(module, _)| (*module, "ok")).collect(),
     }))
 }

@@ -12,7 +12,7 @@ use crate::on_tx;
 /// Records `event_id` as processed by `consumer`. `false` means it already was: skip the
 /// event.
 pub async fn first_delivery(
-    tx: &mut Tx,
+    tx: &mut Tx<'_>,
     consumer: &'static str,
     event_id: Uuid,
 ) -> sqlx::Result<bool> {

@@ -8,13 +8,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use sqlx::{FromRow, PgPool};
+use sqlx::{FromRow, PgPool, SqlitePool};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 use uuid::Uuid;
 
-use crate::db::{Db, SqliteDb, Tx};
+use crate::db::{Db, Tx};
 use crate::events::{Envelope, EventHandler};
 use crate::metrics::{EVENTS_DELIVERED, EVENTS_REDELIVERED};
 use crate::on_tx;
@@ -46,14 +46,14 @@ impl Default for Outbox {
 
 impl Outbox {
     /// Appends an event inside the caller's transaction.
-    pub async fn append(tx: &mut Tx, event: &Envelope) -> sqlx::Result<()> {
-        if let Tx::Postgres(tx) = tx {
+    pub async fn append(tx: &mut Tx<'_>, event: &Envelope) -> sqlx::Result<()> {
+        if let Tx::Postgres(conn) = tx {
             // PostgreSQL hands out `seq` when the row is inserted, not when it commits: with
             // several writers, seq 6 could commit before seq 5, the relay move past 5 and
             // never deliver it. Holding this lock (one per schema) from the insert to the
             // commit makes events commit in `seq` order. SQLite has one writer: in order.
             sqlx::query("SELECT pg_advisory_xact_lock(hashtext(current_schema() || '.outbox'))")
-                .execute(&mut **tx)
+                .execute(&mut **conn)
                 .await?;
         }
         on_tx!(tx, |conn| sqlx::query(
@@ -159,8 +159,8 @@ impl Delivery {
             self.wake.borrow_and_update();
             let db = self.db.clone();
             let step = match &db {
-                Db::Sqlite(sqlite) => self.step_sqlite(sqlite, &mut cursor).await,
-                Db::Postgres(pool) => self.step_postgres(pool, &mut cursor).await,
+                Db::Sqlite(sqlite) => self.step_sqlite(&db, sqlite.reader(), &mut cursor).await,
+                Db::Postgres(pg) => self.step_postgres(pg.pool(), &mut cursor).await,
             };
             match step {
                 Ok(true) => {
@@ -194,17 +194,27 @@ impl Delivery {
     /// Returns whether the cursor moved.
     async fn step_sqlite(
         &mut self,
-        db: &SqliteDb,
+        db: &Db,
+        reader: &SqlitePool,
         cursor: &mut Option<i64>,
     ) -> anyhow::Result<bool> {
+        let name = self.subscriber.name;
         let Some(after) = *cursor else {
-            sqlx::query(ENSURE_CURSOR)
-                .bind(self.subscriber.name)
-                .execute(&db.writer)
-                .await?;
-            let seq = sqlx::query_scalar(READ_CURSOR)
-                .bind(self.subscriber.name)
-                .fetch_one(&db.writer)
+            let seq = db
+                .write(move |tx: &mut Tx<'_>| {
+                    Box::pin(async move {
+                        on_tx!(tx, |conn| {
+                            sqlx::query(ENSURE_CURSOR)
+                                .bind(name)
+                                .execute(&mut *conn)
+                                .await?;
+                            sqlx::query_scalar(READ_CURSOR)
+                                .bind(name)
+                                .fetch_one(&mut *conn)
+                                .await
+                        })
+                    })
+                })
                 .await?;
             *cursor = Some(seq);
             return Ok(true);
@@ -212,19 +222,24 @@ impl Delivery {
         let rows: Vec<OutboxRow> = sqlx::query_as(READ_BATCH)
             .bind(after)
             .bind(BATCH)
-            .fetch_all(&db.reader)
+            .fetch_all(reader)
             .await?;
         let Some(last) = self.hand_over(rows).await? else {
             return Ok(false);
         };
-        let mut tx = db.writer.begin().await?;
-        sqlx::query(ADVANCE)
-            .bind(last)
-            .bind(self.subscriber.name)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query(PRUNE).execute(&mut *tx).await?;
-        tx.commit().await?;
+        db.write(move |tx: &mut Tx<'_>| {
+            Box::pin(async move {
+                on_tx!(tx, |conn| {
+                    sqlx::query(ADVANCE)
+                        .bind(last)
+                        .bind(name)
+                        .execute(&mut *conn)
+                        .await?;
+                    sqlx::query(PRUNE).execute(&mut *conn).await.map(drop)
+                })
+            })
+        })
+        .await?;
         *cursor = Some(last);
         Ok(true)
     }

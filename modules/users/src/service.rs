@@ -1,9 +1,8 @@
 //! The users module's implementation of its contract, on its own database.
 
 use async_trait::async_trait;
-use platform::db::Db;
+use platform::db::{fault, Db};
 use platform::page::{Page, PageRequest};
-use platform::Problem;
 use users_api::{NewUser, User, UsersApi, UsersError};
 use uuid::Uuid;
 
@@ -20,8 +19,9 @@ impl LocalUsers {
     }
 }
 
-fn internal(err: sqlx::Error) -> UsersError {
-    UsersError::Other(Problem::internal(&err))
+/// A database error as the contract's error: 503 for a storage fault, else 500.
+fn db_error(err: sqlx::Error) -> UsersError {
+    UsersError::Other(fault::problem(crate::NAME, &err))
 }
 
 #[async_trait]
@@ -38,19 +38,19 @@ impl UsersApi for LocalUsers {
             .await
             .map_err(|err| match err.as_database_error() {
                 Some(db) if db.is_unique_violation() => UsersError::DuplicateEmail,
-                _ => internal(err),
+                _ => db_error(err),
             })
     }
 
     async fn get(&self, id: Uuid) -> Result<User, UsersError> {
         store::find(&self.db, id)
             .await
-            .map_err(internal)?
+            .map_err(db_error)?
             .ok_or(UsersError::NotFound)
     }
 
     async fn list(&self, page: PageRequest) -> Result<Page<User>, UsersError> {
-        let rows = store::list(&self.db, page).await.map_err(internal)?;
+        let rows = store::list(&self.db, page).await.map_err(db_error)?;
         Ok(Page::from_rows(rows, page, |user| user.id))
     }
 }

@@ -1,7 +1,7 @@
 //! The users table.
 
 use chrono::{DateTime, Utc};
-use platform::db::Db;
+use platform::db::{Db, Tx};
 use platform::page::PageRequest;
 use platform::{on_db, on_tx};
 use sqlx::FromRow;
@@ -37,20 +37,25 @@ pub(crate) async fn insert(db: &Db, email: &Email, name: &Name) -> sqlx::Result<
         name: name.as_str().to_owned(),
         created_at: Utc::now(),
     };
-    let mut tx = db.begin().await?;
-    on_tx!(&mut tx, |conn| sqlx::query(
-        "INSERT INTO users (id, email, email_key, name, created_at) VALUES ($1, $2, $3, $4, $5)",
-    )
-    .bind(user.id)
-    .bind(&user.email)
-    .bind(email.key())
-    .bind(&user.name)
-    .bind(user.created_at)
-    .execute(conn)
+    let email_key = email.key();
+    db.write(move |tx: &mut Tx<'_>| {
+        Box::pin(async move {
+            on_tx!(tx, |conn| sqlx::query(
+                "INSERT INTO users (id, email, email_key, name, created_at) \
+                 VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(user.id)
+            .bind(&user.email)
+            .bind(&email_key)
+            .bind(&user.name)
+            .bind(user.created_at)
+            .execute(conn)
+            .await
+            .map(drop))?;
+            Ok(user)
+        })
+    })
     .await
-    .map(drop))?;
-    tx.commit().await?;
-    Ok(user)
 }
 
 pub(crate) async fn find(db: &Db, id: Uuid) -> sqlx::Result<Option<User>> {
