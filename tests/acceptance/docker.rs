@@ -72,16 +72,18 @@ async fn docker_async(args: &[&str]) -> Result<String, String> {
 }
 
 /// The image under test, built once per test run from this workspace's Dockerfile with
-/// the very binary under test (the offline path of the Dockerfile).
+/// the very binary under test (the offline path of the Dockerfile). It is named by its
+/// id: the tag may meanwhile name an image that another checkout's tests built.
 pub(crate) fn image() -> &'static str {
-    static BUILT: OnceLock<Result<(), String>> = OnceLock::new();
-    if let Err(err) = BUILT.get_or_init(build_image) {
-        panic!("the image does not build: {err}");
+    static BUILT: OnceLock<Result<String, String>> = OnceLock::new();
+    match BUILT.get_or_init(build_image) {
+        Ok(id) => id,
+        Err(err) => panic!("the image does not build: {err}"),
     }
-    IMAGE
 }
 
-fn build_image() -> Result<(), String> {
+/// Builds the image; its id.
+fn build_image() -> Result<String, String> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let binary = Path::new(env!("CARGO_BIN_EXE_cleave"))
         .strip_prefix(root)
@@ -111,7 +113,6 @@ fn build_image() -> Result<(), String> {
         &binary,
         &context,
     ])
-    .map(drop)
 }
 
 /// The things one test makes, all named `<prefix>-…`, removed on drop.
