@@ -14,6 +14,7 @@
 
 mod audit;
 mod balance;
+mod broker_full;
 mod cli;
 mod contract;
 mod docker;
@@ -23,6 +24,7 @@ mod hops;
 mod image;
 mod inputs;
 mod internal;
+mod load;
 mod nats;
 mod postgres;
 mod replicas;

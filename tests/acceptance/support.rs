@@ -308,6 +308,17 @@ impl Process {
         self.wait_ready().await;
     }
 
+    /// The process's `/metrics`, in the Prometheus text format.
+    pub(crate) async fn metrics(&self) -> String {
+        let reply = http_client()
+            .get(format!("{}/metrics", self.url()))
+            .send()
+            .await
+            .unwrap_or_else(|err| panic!("{} serves no /metrics: {err}", self.label));
+        assert_eq!(reply.status(), StatusCode::OK, "/metrics of {}", self.label);
+        reply.text().await.expect("/metrics reads")
+    }
+
     pub(crate) fn label(&self) -> &str {
         &self.label
     }
@@ -368,6 +379,8 @@ pub(crate) struct Options {
     pub(crate) args: Vec<String>,
     /// `RUST_LOG` of every process, when not the default.
     pub(crate) log_level: Option<&'static str>,
+    /// The bound on the NATS server's JetStream store, in bytes, in [`Shape::NatsSplit`].
+    pub(crate) broker_max_file_store: Option<u64>,
 }
 
 impl Topology {
@@ -412,7 +425,9 @@ impl Topology {
                 .create_database()
         });
         let broker = match shape {
-            Shape::NatsSplit => Some(Broker::start(dir.path().join("nats")).await),
+            Shape::NatsSplit => {
+                Some(Broker::start(dir.path().join("nats"), options.broker_max_file_store).await)
+            }
             _ => None,
         };
         let roles = shape.roles();
