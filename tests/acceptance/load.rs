@@ -132,6 +132,18 @@ impl Tally {
         self.count(None, |s| s.status.is_none())
     }
 
+    /// How long each 503 answer took, in `phase`, shortest first.
+    pub(crate) fn unavailable_times(&self, phase: Phase) -> Vec<Duration> {
+        let mut times: Vec<Duration> = self
+            .samples
+            .iter()
+            .filter(|(p, s)| *p == phase && s.status == Some(StatusCode::SERVICE_UNAVAILABLE))
+            .map(|(_, s)| s.took)
+            .collect();
+        times.sort();
+        times
+    }
+
     /// From the end of the fault until the first 2xx answer to a request sent after it.
     pub(crate) fn answering_again_after(&self) -> Option<Duration> {
         let ended = self.fault_ended?;
@@ -140,6 +152,11 @@ impl Tally {
             .filter(|(p, s)| *p == Phase::After && s.status.is_some_and(|s| s.is_success()))
             .map(|(_, s)| (s.sent + s.took).saturating_duration_since(ended))
             .min()
+    }
+
+    /// Requests sent in `phase` whose answer (or failure) took longer than `limit`.
+    pub(crate) fn slower_than(&self, phase: Phase, limit: Duration) -> usize {
+        self.count(Some(phase), |s| s.took > limit)
     }
 }
 

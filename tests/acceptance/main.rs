@@ -26,6 +26,7 @@ mod inputs;
 mod internal;
 mod load;
 mod nats;
+mod partition;
 mod postgres;
 mod replicas;
 mod stub;

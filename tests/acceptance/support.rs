@@ -510,6 +510,13 @@ impl Topology {
         }
     }
 
+    /// The containers, in [`Shape::Containers`].
+    pub(crate) fn containers(&self) -> &Containers {
+        self.containers
+            .as_ref()
+            .expect("this topology runs in containers")
+    }
+
     /// The NATS server carrying the events, in [`Shape::NatsSplit`].
     pub(crate) fn broker(&self) -> &Broker {
         self.broker
