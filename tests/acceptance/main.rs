@@ -15,6 +15,7 @@
 mod audit;
 mod balance;
 mod broker_full;
+mod chaos;
 mod cli;
 mod contract;
 mod docker;
