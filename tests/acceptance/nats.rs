@@ -130,6 +130,15 @@ impl Broker {
         child.wait().expect("the killed broker is reaped");
     }
 
+    /// Deletes the broker's store, as when it is moved to a new volume; only while it is down.
+    pub(crate) fn remove_store(&self) {
+        assert!(
+            self.child.lock().unwrap().is_none(),
+            "the broker is running"
+        );
+        std::fs::remove_dir_all(&self.store).expect("the broker's store is removed");
+    }
+
     /// Starts the broker again, same port and store, its store unbounded.
     pub(crate) async fn restart(&self) {
         self.launch(None).await;
@@ -335,4 +344,23 @@ async fn nats_split_an_undecodable_event_comes_again_and_holds_up_nothing() {
         },
     )
     .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn nats_split_broker_on_a_new_store_gets_the_stream_again() {
+    if !available() {
+        return;
+    }
+    let app = Topology::start(Shape::NatsSplit).await;
+    let ada = app.create_user("ada@example.com").await;
+    let first = id(&app.place_order(ada, &[("BOOK-1", 1, 1999)]).await);
+    app.assert_all_paid_once(&[first]).await;
+
+    // Every event was consumed: the new store lacks nothing but the stream and consumers.
+    app.broker().kill();
+    app.broker().remove_store();
+    app.broker().restart().await;
+
+    let second = id(&app.place_order(ada, &[("BOOK-2", 1, 1999)]).await);
+    app.assert_all_paid_once(&[first, second]).await;
 }
