@@ -72,16 +72,18 @@ async fn docker_async(args: &[&str]) -> Result<String, String> {
 }
 
 /// The image under test, built once per test run from this workspace's Dockerfile with
-/// the very binary under test (the offline path of the Dockerfile).
+/// the very binary under test (the offline path of the Dockerfile). It is named by its
+/// id: the tag may meanwhile name an image that another checkout's tests built.
 pub(crate) fn image() -> &'static str {
-    static BUILT: OnceLock<Result<(), String>> = OnceLock::new();
-    if let Err(err) = BUILT.get_or_init(build_image) {
-        panic!("the image does not build: {err}");
+    static BUILT: OnceLock<Result<String, String>> = OnceLock::new();
+    match BUILT.get_or_init(build_image) {
+        Ok(id) => id,
+        Err(err) => panic!("the image does not build: {err}"),
     }
-    IMAGE
 }
 
-fn build_image() -> Result<(), String> {
+/// Builds the image; its id.
+fn build_image() -> Result<String, String> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let binary = Path::new(env!("CARGO_BIN_EXE_cleave"))
         .strip_prefix(root)
@@ -111,7 +113,6 @@ fn build_image() -> Result<(), String> {
         &binary,
         &context,
     ])
-    .map(drop)
 }
 
 /// The things one test makes, all named `<prefix>-…`, removed on drop.
@@ -279,6 +280,8 @@ pub(crate) fn published_url(container: &str) -> String {
 /// each other by name.
 pub(crate) struct Containers {
     containers: HashMap<&'static str, String>,
+    /// The bridge network they talk on.
+    network: String,
     gateway_url: String,
     // Compose's secret file, kept until the containers are gone.
     _secret: Option<NamedTempFile>,
@@ -319,6 +322,7 @@ impl Containers {
         containers.insert("gateway", gateway);
         Self {
             containers,
+            network,
             gateway_url,
             _secret: None,
             _scope: scope,
@@ -377,8 +381,16 @@ impl Containers {
             wait_healthy(id).await;
         }
         let gateway_url = published_url(&containers["gateway"]);
+        let network = docker(&[
+            "inspect",
+            "--format",
+            "{{range $name, $_ := .NetworkSettings.Networks}}{{$name}}{{end}}",
+            &containers["gateway"],
+        ])
+        .unwrap_or_else(|err| panic!("{err}"));
         Self {
             containers,
+            network,
             gateway_url,
             _secret: Some(secret),
             _scope: scope,
@@ -397,6 +409,36 @@ impl Containers {
     pub(crate) fn kill(&self, module: Module) {
         tokio::task::block_in_place(|| docker(&["kill", self.container_of(module)]))
             .unwrap_or_else(|err| panic!("{err}"));
+    }
+
+    /// `docker network disconnect`: the module's container is cut off the network, running
+    /// on, with no route to the other containers and none from them.
+    pub(crate) fn disconnect(&self, module: Module) {
+        tokio::task::block_in_place(|| {
+            docker(&[
+                "network",
+                "disconnect",
+                &self.network,
+                self.container_of(module),
+            ])
+        })
+        .unwrap_or_else(|err| panic!("{err}"));
+    }
+
+    /// `docker network connect` of the module's container, under the name the others know
+    /// it by.
+    pub(crate) fn reconnect(&self, module: Module) {
+        tokio::task::block_in_place(|| {
+            docker(&[
+                "network",
+                "connect",
+                "--alias",
+                module.name(),
+                &self.network,
+                self.container_of(module),
+            ])
+        })
+        .unwrap_or_else(|err| panic!("{err}"));
     }
 
     /// `docker start` of the same container (same volume), then waits until it is healthy.

@@ -14,6 +14,8 @@
 
 mod audit;
 mod balance;
+mod broker_full;
+mod chaos;
 mod cli;
 mod contract;
 mod docker;
@@ -25,6 +27,7 @@ mod inputs;
 mod internal;
 mod load;
 mod nats;
+mod partition;
 mod postgres;
 mod replicas;
 mod storage;

@@ -45,22 +45,25 @@ pub(crate) fn available() -> bool {
 pub(crate) struct Broker {
     addr: SocketAddr,
     store: PathBuf,
+    /// The configuration file, written anew at every start.
+    config: PathBuf,
     log: PathBuf,
     child: Mutex<Option<Child>>,
 }
 
 impl Broker {
-    /// Starts a broker keeping its store and log under `dir`; waits until it accepts
-    /// connections.
-    pub(crate) async fn start(dir: PathBuf) -> Self {
+    /// Starts a broker keeping its store and log under `dir`, its JetStream store bounded
+    /// by `max_file_store` bytes if given; waits until it accepts connections.
+    pub(crate) async fn start(dir: PathBuf, max_file_store: Option<u64>) -> Self {
         std::fs::create_dir_all(&dir).expect("the broker's directory is created");
         let broker = Self {
             addr: free_addr(),
             store: dir.join("store"),
+            config: dir.join("nats-server.conf"),
             log: dir.join("nats-server.log"),
             child: Mutex::new(None),
         };
-        broker.launch().await;
+        broker.launch(max_file_store).await;
         broker
     }
 
@@ -68,16 +71,34 @@ impl Broker {
         format!("nats://{}", self.addr)
     }
 
-    async fn launch(&self) {
+    /// The broker's log so far.
+    pub(crate) fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Writes the configuration file: the server's limits have no command-line flag.
+    fn configure(&self, max_file_store: Option<u64>) {
+        let limit = max_file_store.map_or(String::new(), |bytes| {
+            format!("  max_file_store: {bytes}\n")
+        });
+        let config = format!(
+            "listen: \"{}\"\njetstream {{\n  store_dir: {:?}\n{limit}}}\n",
+            self.addr,
+            self.store.to_str().expect("temporary paths are UTF-8"),
+        );
+        std::fs::write(&self.config, config).expect("the broker's configuration is written");
+    }
+
+    async fn launch(&self, max_file_store: Option<u64>) {
+        self.configure(max_file_store);
         let log = OpenOptions::new()
             .create(true)
             .append(true)
             .open(&self.log)
             .expect("the broker's log opens");
         let child = Command::new(binary().expect("nats-server is installed"))
-            .args(["-js", "-sd"])
-            .arg(&self.store)
-            .args(["-a", "127.0.0.1", "-p", &self.addr.port().to_string()])
+            .arg("-c")
+            .arg(&self.config)
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("the log handle clones"))
             .stderr(log)
@@ -109,9 +130,23 @@ impl Broker {
         child.wait().expect("the killed broker is reaped");
     }
 
-    /// Starts the broker again, same port and store.
+    /// Deletes the broker's store, as when it is moved to a new volume; only while it is down.
+    pub(crate) fn remove_store(&self) {
+        assert!(
+            self.child.lock().unwrap().is_none(),
+            "the broker is running"
+        );
+        std::fs::remove_dir_all(&self.store).expect("the broker's store is removed");
+    }
+
+    /// Starts the broker again, same port and store, its store unbounded.
     pub(crate) async fn restart(&self) {
-        self.launch().await;
+        self.launch(None).await;
+    }
+
+    /// Starts the broker again, same port and store, its store bounded by `max_file_store`.
+    pub(crate) async fn restart_with_store_limit(&self, max_file_store: u64) {
+        self.launch(Some(max_file_store)).await;
     }
 }
 
@@ -130,8 +165,8 @@ impl Drop for Broker {
     }
 }
 
-/// The value of a counter series in a Prometheus exposition, 0 when absent.
-fn counter(exposition: &str, series: &str) -> f64 {
+/// The value of a series (a counter or a gauge) in a Prometheus exposition, 0 when absent.
+pub(crate) fn series_value(exposition: &str, series: &str) -> f64 {
     exposition
         .lines()
         .filter_map(|line| line.strip_prefix(series))
@@ -185,7 +220,7 @@ async fn nats_split_broker_killed_while_orders_keep_coming() {
         assert_eq!(reply.status(), StatusCode::OK);
         let text = reply.text().await.expect("/metrics reads");
         assert!(!text.contains("/internal/events"), "{text}");
-        let applied = counter(
+        let applied = series_value(
             &text,
             &format!(
                 "cleave_events_delivered_total{{subscriber=\"{}\"}}",
@@ -309,4 +344,23 @@ async fn nats_split_an_undecodable_event_comes_again_and_holds_up_nothing() {
         },
     )
     .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn nats_split_broker_on_a_new_store_gets_the_stream_again() {
+    if !available() {
+        return;
+    }
+    let app = Topology::start(Shape::NatsSplit).await;
+    let ada = app.create_user("ada@example.com").await;
+    let first = id(&app.place_order(ada, &[("BOOK-1", 1, 1999)]).await);
+    app.assert_all_paid_once(&[first]).await;
+
+    // Every event was consumed: the new store lacks nothing but the stream and consumers.
+    app.broker().kill();
+    app.broker().remove_store();
+    app.broker().restart().await;
+
+    let second = id(&app.place_order(ada, &[("BOOK-2", 1, 1999)]).await);
+    app.assert_all_paid_once(&[first, second]).await;
 }

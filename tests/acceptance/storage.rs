@@ -7,17 +7,15 @@ use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use reqwest::StatusCode;
 use tempfile::TempDir;
 
-use crate::audit;
-use crate::load::orders_during;
+use crate::load::{self, Load, Phase, Window, STORAGE_UNAVAILABLE};
 use crate::postgres::{is_root, Cluster};
 use crate::support::{http_client, poll_until, Module, Options, Process, Shape, Topology};
 
-const CLIENTS: usize = 4;
 const READY_WITHIN: Duration = Duration::from_secs(30);
 
 /// A tmpfs of its own, mounted for one test and unmounted when dropped.
@@ -95,6 +93,14 @@ async fn ready(process: &Process) -> Result<(), String> {
     }
 }
 
+const LOAD: Load = Load {
+    clients: 4,
+    max_requests: 20_000,
+    max_duration: Duration::from_secs(120),
+    pace: Duration::from_millis(5),
+    read_payments: false,
+};
+
 #[tokio::test(flavor = "multi_thread")]
 async fn disk_full_acknowledges_nothing_it_did_not_store() {
     let Some(small) = SmallFs::mount(16) else {
@@ -108,42 +114,40 @@ async fn disk_full_acknowledges_nothing_it_did_not_store() {
     let ada = app.create_user("ada@example.com").await;
     let orders = app.process_of(Module::Orders);
 
-    let (tally, (full_at, freed_at)) = orders_during(&app, ada, CLIENTS, async {
-        tokio::time::sleep(Duration::from_secs(1)).await;
-        let junk = small.fill();
-        let full_at = Instant::now();
-        let problem = poll_until("orders to report its database full", READY_WITHIN, || {
-            unready(orders)
+    let window = Window::default();
+    let (tally, ()) = LOAD
+        .run(&app, ada, &window, async {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            let junk = small.fill();
+            window.begins();
+            let problem = poll_until("orders to report its database full", READY_WITHIN, || {
+                unready(orders)
+            })
+            .await;
+            assert!(problem.contains("orders database"), "{problem}");
+            // Orders keep coming at a full disk.
+            tokio::time::sleep(Duration::from_secs(2)).await;
+            std::fs::remove_file(junk).expect("the junk file is removed");
+            window.ends();
+            poll_until("orders to be ready again", READY_WITHIN, || ready(orders)).await;
         })
         .await;
-        assert!(problem.contains("orders database"), "{problem}");
-        // Orders keep coming at a full disk.
-        tokio::time::sleep(Duration::from_secs(2)).await;
-        std::fs::remove_file(junk).expect("the junk file is removed");
-        let freed_at = Instant::now();
-        poll_until("orders to be ready again", READY_WITHIN, || ready(orders)).await;
-        tokio::time::sleep(Duration::from_secs(1)).await;
-        (full_at, freed_at)
-    })
-    .await;
 
-    tally.assert_only_created_or_unavailable();
     assert!(
-        tally.with_code("storage-unavailable") > 0,
+        tally
+            .problems
+            .iter()
+            .any(|code| code == STORAGE_UNAVAILABLE),
         "no order was refused while the disk was full"
     );
-    let back = tally
-        .first_created_after(freed_at)
-        .expect("orders are taken again once space is freed, with no restart");
+    assert!(
+        tally.succeeded(Some(Phase::After)) > 0,
+        "orders are taken again once space is freed, with no restart"
+    );
     // What was acknowledged is in the file, not in a transaction that a restart loses.
     orders.terminate(Duration::from_secs(10)).await;
     orders.restart().await;
-    let audited = audit::assert_exactly_once(&app, &tally.acknowledged()).await;
-    eprintln!(
-        "{} (full for {:.1} s)",
-        tally.row("disk full (orders)", &audited, back - freed_at),
-        (freed_at - full_at).as_secs_f64()
-    );
+    load::audit(&app, "disk full (orders' data directory)", &tally).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -159,47 +163,35 @@ async fn postgres_killed_and_restarted_under_load() {
     let app = Topology::start_with(Shape::Split, &options).await;
     let ada = app.create_user("ada@example.com").await;
 
-    let (tally, (killed_at, back_at, restarted_at)) = orders_during(&app, ada, CLIENTS, async {
-        tokio::time::sleep(Duration::from_millis(1500)).await;
-        cluster.kill();
-        let killed_at = Instant::now();
-        // Longer than a request waits for a connection: some must give up.
-        tokio::time::sleep(Duration::from_secs(4)).await;
-        cluster.start_again().await;
-        let back_at = Instant::now();
-        tokio::time::sleep(Duration::from_secs(3)).await;
-        cluster.restart_immediately();
-        let restarted_at = Instant::now();
-        tokio::time::sleep(Duration::from_secs(3)).await;
-        (killed_at, back_at, restarted_at)
-    })
-    .await;
+    let window = Window::default();
+    let (tally, ()) = LOAD
+        .run(&app, ada, &window, async {
+            tokio::time::sleep(Duration::from_millis(1500)).await;
+            window.begins();
+            cluster.kill();
+            // Longer than a request waits for a connection: some must give up.
+            tokio::time::sleep(Duration::from_secs(4)).await;
+            cluster.start_again().await;
+            tokio::time::sleep(Duration::from_secs(3)).await;
+            cluster.restart_immediately();
+            window.ends();
+        })
+        .await;
 
-    tally.assert_only_created_or_unavailable();
-    let refused_while_down = tally
-        .answers
-        .iter()
-        .filter(|a| a.at > killed_at && a.at < back_at && a.status.is_some() && a.order.is_none())
-        .count();
     assert!(
-        refused_while_down > 0,
+        tally.unavailable(Some(Phase::During)) > 0,
         "no request noticed the database was down"
     );
-    let back = tally
-        .first_created_after(back_at)
-        .expect("orders are taken again once the server is back");
-    tally
-        .first_created_after(restarted_at)
-        .expect("orders are taken again after an immediate restart");
-    let audited = audit::assert_exactly_once(&app, &tally.acknowledged()).await;
-    eprintln!(
-        "{}",
-        tally.row(
-            "PostgreSQL SIGKILLed, then restarted -m immediate",
-            &audited,
-            back - back_at
-        )
+    assert!(
+        tally.succeeded(Some(Phase::After)) > 0,
+        "orders are taken again after the server restarted"
     );
+    load::audit(
+        &app,
+        "PostgreSQL SIGKILLed and started again, then restarted -m immediate",
+        &tally,
+    )
+    .await;
     drop(app);
     drop(database);
     cluster.stop();

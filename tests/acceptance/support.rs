@@ -308,6 +308,17 @@ impl Process {
         self.wait_ready().await;
     }
 
+    /// The process's `/metrics`, in the Prometheus text format.
+    pub(crate) async fn metrics(&self) -> String {
+        let reply = http_client()
+            .get(format!("{}/metrics", self.url()))
+            .send()
+            .await
+            .unwrap_or_else(|err| panic!("{} serves no /metrics: {err}", self.label));
+        assert_eq!(reply.status(), StatusCode::OK, "/metrics of {}", self.label);
+        reply.text().await.expect("/metrics reads")
+    }
+
     pub(crate) fn label(&self) -> &str {
         &self.label
     }
@@ -373,6 +384,8 @@ pub(crate) struct Options {
     /// The data directory of the process running this module, in place of one in the
     /// topology's temporary directory (a small filesystem, say).
     pub(crate) data_dir_of: Option<(Module, PathBuf)>,
+    /// The bound on the NATS server's JetStream store, in bytes, in [`Shape::NatsSplit`].
+    pub(crate) broker_max_file_store: Option<u64>,
 }
 
 impl Topology {
@@ -417,7 +430,9 @@ impl Topology {
                 .create_database()
         });
         let broker = match shape {
-            Shape::NatsSplit => Some(Broker::start(dir.path().join("nats")).await),
+            Shape::NatsSplit => {
+                Some(Broker::start(dir.path().join("nats"), options.broker_max_file_store).await)
+            }
             _ => None,
         };
         let roles = shape.roles();
@@ -503,6 +518,13 @@ impl Topology {
             Some(containers) => containers.gateway_url().to_owned(),
             None => self.processes[0].url(),
         }
+    }
+
+    /// The containers, in [`Shape::Containers`].
+    pub(crate) fn containers(&self) -> &Containers {
+        self.containers
+            .as_ref()
+            .expect("this topology runs in containers")
     }
 
     /// The NATS server carrying the events, in [`Shape::NatsSplit`].

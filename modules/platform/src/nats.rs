@@ -14,19 +14,24 @@
 //! The stream keeps a message until every consumer whose filter matches it has
 //! acknowledged it (interest retention). So that no event is published before the
 //! consumer that will read it exists, every process that uses the bus creates the stream
-//! and every module's consumer before its first publish or pull.
+//! and every module's consumer before its first publish or pull, and again before the next
+//! one after the broker said the stream or a consumer does not exist (a broker started on
+//! a new store). What that store held is gone with it; what the outboxes still hold flows.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_nats::jetstream::consumer::pull;
 use async_nats::jetstream::consumer::{AckPolicy, DeliverPolicy, PullConsumer};
+use async_nats::jetstream::context::PublishErrorKind;
 use async_nats::jetstream::message::PublishMessage;
 use async_nats::jetstream::stream::{self, RetentionPolicy, StorageType};
+use async_nats::jetstream::stream::{ConsumerError, ConsumerErrorKind};
+use async_nats::jetstream::ErrorCode;
 use async_nats::jetstream::{self, AckKind, Message};
 use async_trait::async_trait;
 use futures::StreamExt;
-use tokio::sync::OnceCell;
+use tokio::sync::Mutex;
 use tokio_util::sync::CancellationToken;
 
 use crate::events::{Envelope, EventError, EventHandler};
@@ -126,7 +131,8 @@ fn stream_config() -> stream::Config {
 pub struct Bus {
     jetstream: jetstream::Context,
     consumers: Arc<[Consumes]>,
-    ready: Arc<OnceCell<()>>,
+    /// Whether the stream and every consumer are known to exist on the broker.
+    ready: Arc<Mutex<bool>>,
 }
 
 impl Bus {
@@ -149,32 +155,46 @@ impl Bus {
         Ok(Self {
             jetstream: jetstream::new(client),
             consumers: consumers.into(),
-            ready: Arc::new(OnceCell::new()),
+            ready: Arc::new(Mutex::new(false)),
         })
     }
 
-    /// Creates or updates the stream and every consumer, once per process; until that has
-    /// succeeded, each call tries again.
+    /// Creates or updates the stream and every consumer, once per process and again after
+    /// the broker said they were gone; until that has succeeded, each call tries again.
     async fn ready(&self) -> anyhow::Result<()> {
-        self.ready
-            .get_or_try_init(|| async {
-                self.jetstream
-                    .create_or_update_stream(stream_config())
-                    .await?;
-                for consumes in self.consumers.iter() {
-                    self.jetstream
-                        .create_consumer_on_stream(consumes.config(), STREAM)
-                        .await?;
-                }
-                tracing::info!(
-                    stream = STREAM,
-                    consumers = ?self.consumers.iter().map(|c| c.module).collect::<Vec<_>>(),
-                    "event stream and consumers ready"
-                );
-                anyhow::Ok(())
-            })
+        let mut ready = self.ready.lock().await;
+        if *ready {
+            return Ok(());
+        }
+        self.jetstream
+            .create_or_update_stream(stream_config())
             .await?;
+        for consumes in self.consumers.iter() {
+            self.jetstream
+                .create_consumer_on_stream(consumes.config(), STREAM)
+                .await?;
+        }
+        tracing::info!(
+            stream = STREAM,
+            consumers = ?self.consumers.iter().map(|c| c.module).collect::<Vec<_>>(),
+            "event stream and consumers ready"
+        );
+        *ready = true;
         Ok(())
+    }
+
+    /// The broker has no stream or consumer by our names: it was started on a new store
+    /// (a new volume, say). They are made again before the next publish or pull, instead of
+    /// every publish and pull failing until the process restarts.
+    async fn gone(&self) {
+        let mut ready = self.ready.lock().await;
+        if *ready {
+            tracing::warn!(
+                stream = STREAM,
+                "the broker lost the event stream or a consumer; setting them up again"
+            );
+            *ready = false;
+        }
     }
 
     /// The [`EventHandler`] a relay delivers to when its subscriber is in another process.
@@ -218,7 +238,12 @@ impl NatsPublisher {
             acks.push(ack);
         }
         for ack in acks {
-            ack.await?;
+            if let Err(err) = ack.await {
+                if err.kind() == PublishErrorKind::StreamNotFound {
+                    self.bus.gone().await;
+                }
+                return Err(err.into());
+            }
         }
         Ok(bytes)
     }
@@ -287,11 +312,20 @@ impl NatsConsumer {
         retry: &mut Duration,
     ) -> anyhow::Result<()> {
         self.bus.ready().await?;
-        let consumer: PullConsumer = self
+        let consumer: PullConsumer = match self
             .bus
             .jetstream
             .get_consumer_from_stream(self.consumes.module, STREAM)
-            .await?;
+            .await
+        {
+            Ok(consumer) => consumer,
+            Err(err) => {
+                if not_found(&err) {
+                    self.bus.gone().await;
+                }
+                return Err(err.into());
+            }
+        };
         let messages = consumer
             .stream()
             .max_messages_per_batch(BATCH)
@@ -372,6 +406,14 @@ impl NatsConsumer {
             }
         }
     }
+}
+
+/// Whether the broker answered that the stream or the consumer does not exist.
+fn not_found(err: &ConsumerError) -> bool {
+    let ConsumerErrorKind::JetStream(err) = err.kind() else {
+        return false;
+    };
+    [ErrorCode::STREAM_NOT_FOUND, ErrorCode::CONSUMER_NOT_FOUND].contains(&err.error_code())
 }
 
 /// Backs off with the number of times the broker has delivered the message.

@@ -17,15 +17,27 @@ use crate::policy::{self, CallError, CallPolicy, Calls};
 use crate::problem::Problem;
 use crate::{request_id, trace};
 
+/// How long a peer may take to accept a connection, or to acknowledge what was sent to it
+/// on one, before it is taken for gone: far more than a round trip between the processes of
+/// one deployment, and time enough for a lost SYN or a few lost segments to be sent again.
+/// A peer cut off the network (a partition, a host gone) answers nothing, not even a reset:
+/// without this bound a call on a kept-alive connection to it would wait out the whole
+/// timeout. A peer that is merely slow to answer has acknowledged the request, so it is
+/// not held to this bound, only to the timeout.
+const GONE_AFTER: Duration = Duration::from_secs(2);
+
 /// The HTTP client shared by every peer of a process (one connection pool).
 pub fn http_client(timeout: Duration) -> reqwest::Client {
-    reqwest::Client::builder()
+    let builder = reqwest::Client::builder()
         .timeout(timeout)
-        .connect_timeout(timeout.min(Duration::from_secs(2)))
+        .connect_timeout(timeout.min(GONE_AFTER))
         .pool_idle_timeout(Duration::from_secs(60))
-        .tcp_nodelay(true)
-        .build()
-        .expect("the TLS-less client builds")
+        .tcp_nodelay(true);
+    // TCP_USER_TIMEOUT is Linux's (what the image runs); elsewhere a peer cut off the
+    // network costs the calls on kept-alive connections the whole timeout.
+    #[cfg(any(target_os = "android", target_os = "fuchsia", target_os = "linux"))]
+    let builder = builder.tcp_user_timeout(timeout.min(GONE_AFTER));
+    builder.build().expect("the TLS-less client builds")
 }
 
 /// A module in another process, at a base URL such as `http://users:8080`, or several,
