@@ -1,7 +1,7 @@
 //! Routes only modules may call: absent where no other process needs them, refused
 //! without the deployment's token, and the event flow across processes with it.
 
-use reqwest::header::{AUTHORIZATION, WWW_AUTHENTICATE};
+use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, WWW_AUTHENTICATE};
 use reqwest::StatusCode;
 use serde_json::json;
 
@@ -114,4 +114,35 @@ async fn open_internal_routes_are_warned_about_at_start() {
 
     let monolith = Topology::start(Shape::AllInOne).await;
     assert!(!monolith.gateway().log_text().contains(warning));
+}
+
+/// POSTs `batch` (raw JSON text) to `path` on `base` with the token.
+async fn deliver(base: &str, path: &str, batch: String) -> Reply {
+    let response = http_client()
+        .post(format!("{base}{path}"))
+        .header(AUTHORIZATION, format!("Bearer {TOKEN}"))
+        .header(CONTENT_TYPE, "application/json")
+        .body(batch)
+        .send()
+        .await
+        .expect("the process answers");
+    Reply::read(response).await.expect("the answer reads")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_event_batch_may_be_larger_than_a_public_body() {
+    let options = Options {
+        args: vec!["--max-body-bytes".to_owned(), "1024".to_owned()],
+        ..with_token()
+    };
+    let app = Topology::start_with(Shape::Split, &options).await;
+    let padded = format!("[{}]", " ".repeat(4 * 1024));
+    let reply = deliver(&app.process_of(Module::Orders).url(), CONSUMERS[0], padded).await;
+    reply.assert_status(StatusCode::NO_CONTENT);
+
+    let name = "x".repeat(2 * 1024);
+    let user = app
+        .post("/users", &json!({"email": "big@example.com", "name": name}))
+        .await;
+    user.assert_problem(StatusCode::PAYLOAD_TOO_LARGE, None);
 }

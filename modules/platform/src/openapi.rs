@@ -37,6 +37,13 @@ impl IntoResponses for JsonBodyProblems {
                 ),
             ),
             (
+                "408".to_owned(),
+                problem_response(
+                    "The body did not arrive in time: it was sent too slowly, or is shorter \
+                     than its Content-Length (`body-timeout`)",
+                ),
+            ),
+            (
                 "413".to_owned(),
                 problem_response("The body is larger than the server accepts (`body-too-large`)"),
             ),
