@@ -158,11 +158,14 @@ pub(crate) async fn bad_inputs_are_problems(shape: Shape) {
         r#""unit_price_cents":100000000000000000000"#,
     );
     let unknown = Uuid::now_v7();
+    let user = json!({"email": "trail@example.com", "name": "Trail"});
 
     // One line per case: the table reads as the list of mistakes it covers.
     #[rustfmt::skip]
     let cases = vec![
         Case::post_text("malformed JSON", "/orders", r#"{"user_id": "#).fails(S::BAD_REQUEST),
+        Case::post_text("data after the document", "/users", &format!("{user} garbage")).fails(S::BAD_REQUEST).with_code("malformed-json"),
+        Case::post_text("two documents", "/orders", &format!("{good}{good}")).fails(S::BAD_REQUEST).with_code("malformed-json"),
         Case::post("quantity of the wrong type", "/orders", with_quantity(json!("two"))).invalid("items[0].quantity"),
         Case::post("user_id not a UUID", "/orders", with(&good, "/user_id", json!("ada"))).invalid("user_id"),
         Case::post("unknown user", "/orders", with(&good, "/user_id", json!(unknown))).invalid("user_id").with_code("unknown-user"),

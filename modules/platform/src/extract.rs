@@ -98,15 +98,15 @@ fn caused_by<E: std::error::Error + 'static>(err: &<Body as HttpBody>::Error) ->
     std::iter::successors(err.source(), |&cause| cause.source()).any(|cause| cause.is::<E>())
 }
 
-/// Parses a JSON document, reporting where in it a value did not fit.
+/// Parses one JSON document, reporting where in it a value did not fit. Anything after
+/// the document but whitespace makes it malformed.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
     let de = &mut serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(de).map_err(|err| {
+    let value = serde_path_to_error::deserialize(&mut *de).map_err(|err| {
         let path = err.path().to_string();
         let inner = err.into_inner();
         if inner.is_syntax() || inner.is_eof() {
-            Problem::new(StatusCode::BAD_REQUEST, "malformed-json", "Malformed JSON")
-                .with_detail(inner.to_string())
+            malformed(&inner)
         } else {
             let message = strip_position(&inner);
             Problem::invalid(vec![FieldError::new(
@@ -114,7 +114,14 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
                 message,
             )])
         }
-    })
+    })?;
+    de.end().map_err(|err| malformed(&err))?;
+    Ok(value)
+}
+
+fn malformed(err: &serde_json::Error) -> Problem {
+    Problem::new(StatusCode::BAD_REQUEST, "malformed-json", "Malformed JSON")
+        .with_detail(err.to_string())
 }
 
 /// The path of the value at fault. For a missing field, serde's path ends at the object
@@ -242,5 +249,18 @@ mod tests {
         );
         assert_eq!(field(r#""text""#), (422, "body".into()));
         assert_eq!(field(r#"{"currency":"#).0, 400);
+    }
+
+    #[test]
+    fn nothing_but_whitespace_may_follow_the_document() {
+        let order = r#"{"currency":"EUR","items":[]}"#;
+        assert!(parse_json::<Order>(format!("{order} \n").as_bytes()).is_ok());
+        for trailing in [format!("{order} garbage"), format!("{order}{order}")] {
+            let problem = parse_json::<Order>(trailing.as_bytes()).unwrap_err();
+            assert_eq!(
+                (problem.status, problem.code.as_str()),
+                (400, "malformed-json")
+            );
+        }
     }
 }

@@ -32,8 +32,8 @@ impl IntoResponses for JsonBodyProblems {
             (
                 "400".to_owned(),
                 problem_response(
-                    "The body is not well-formed JSON (`malformed-json`) or could not be read \
-                     (`unreadable-body`)",
+                    "The body is not one well-formed JSON document (`malformed-json`) or \
+                     could not be read (`unreadable-body`)",
                 ),
             ),
             (
