@@ -129,6 +129,75 @@ async fn deliver(base: &str, path: &str, batch: String) -> Reply {
     Reply::read(response).await.expect("the answer reads")
 }
 
+/// One envelope of `topic` carrying `payload`.
+fn envelope(topic: &str, payload: serde_json::Value) -> serde_json::Value {
+    json!({
+        "id": uuid::Uuid::now_v7(),
+        "topic": topic,
+        "occurred_at": "2026-01-01T00:00:00Z",
+        "payload": payload,
+    })
+}
+
+/// How many batches the route of `consumer` refused, from the `/metrics` of `base`.
+async fn rejected(base: &str, consumer: &str) -> f64 {
+    let text = http_client()
+        .get(format!("{base}/metrics"))
+        .send()
+        .await
+        .expect("the process answers")
+        .text()
+        .await
+        .expect("the metrics read");
+    let series = format!("cleave_events_rejected_total{{consumer=\"{consumer}\"}} ");
+    text.lines()
+        .find_map(|line| line.strip_prefix(&series))
+        .and_then(|value| value.trim().parse().ok())
+        .unwrap_or(0.0)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn split_refuses_an_undecodable_batch_with_a_400_logged_and_counted() {
+    let app = Topology::start_with(Shape::Split, &with_token()).await;
+    let not_a_uuid = json!({"order_id": "not-a-uuid"});
+    for (module, path, topic) in [
+        (Module::Orders, CONSUMERS[0], "payments.payment_authorized"),
+        (Module::Payments, CONSUMERS[1], "orders.order_placed"),
+    ] {
+        let process = app.process_of(module);
+        let base = process.url();
+        let batches = [
+            // Envelopes whose payload is not the event their topic names.
+            json!([envelope(topic, not_a_uuid.clone())]).to_string(),
+            // Not a list of envelopes at all.
+            json!([{"id": 1}]).to_string(),
+            // Not JSON.
+            "[{".to_owned(),
+        ];
+        for batch in batches {
+            let reply = deliver(&base, path, batch.clone()).await;
+            assert!(
+                reply
+                    .problem_mismatch(StatusCode::BAD_REQUEST, None)
+                    .is_none(),
+                "{batch} to {path}: {reply}"
+            );
+            assert_eq!(reply.body["code"], "undecodable-events", "{reply}");
+        }
+        assert_eq!(rejected(&base, module.name()).await, 3.0, "{path}");
+        let log = process.log_text();
+        assert!(
+            log.contains("undecodable event batch refused"),
+            "no log line in {module:?}:\n{log}"
+        );
+    }
+    // The refusals held nothing up.
+    let ada = app.create_user("ada@example.com").await;
+    let order = app.place_order(ada, &[("BOOK-1", 2, 1999)]).await;
+    app.assert_settled_once(id(&order), "paid", "authorized")
+        .await;
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn an_event_batch_may_be_larger_than_a_public_body() {
     let options = Options {

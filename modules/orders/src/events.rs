@@ -22,7 +22,7 @@ impl PaymentEvents {
 }
 
 fn undecodable(err: serde_json::Error) -> EventError {
-    EventError::Failed(format!("undecodable payment event: {err}"))
+    EventError::Undecodable(format!("payment event: {err}"))
 }
 
 #[async_trait]

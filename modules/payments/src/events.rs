@@ -65,8 +65,7 @@ impl OrderEvents {
         let Some(placed) = envelope.decode::<OrderPlaced>() else {
             return Ok(false);
         };
-        let placed =
-            placed.map_err(|e| EventError::Failed(format!("undecodable OrderPlaced: {e}")))?;
+        let placed = placed.map_err(|e| EventError::Undecodable(format!("OrderPlaced: {e}")))?;
         let (payment, mut event) = self.outcome(&placed);
         event.request_id.clone_from(&envelope.request_id);
         if !store::insert(tx, &payment).await? {
