@@ -80,10 +80,7 @@ pub(crate) async fn assert_exactly_once(app: &Topology, acknowledged: &[Uuid]) -
             .unwrap_or_else(|| panic!("a payment without an order id: {payment}"));
         charged.entry(order_id).or_default().push(payment);
     }
-    let orphans: Vec<&Uuid> = charged
-        .keys()
-        .filter(|o| !by_id.contains_key(o))
-        .collect();
+    let orphans: Vec<&Uuid> = charged.keys().filter(|o| !by_id.contains_key(o)).collect();
     assert!(
         orphans.is_empty(),
         "{} payments have no order, e.g. for {}",
