@@ -163,8 +163,7 @@ fn serve_cleave_users(server: &Runtime, data_dir: &Path, stop: CancellationToken
         tokio::spawn(cleave::server::serve(
             listener,
             composition,
-            args.max_body_bytes,
-            args.shutdown_grace(),
+            args.serving(),
             stop,
         ));
         addr

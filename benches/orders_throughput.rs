@@ -327,8 +327,7 @@ fn all_in_one(client: &Runtime, http: &reqwest::Client) -> Target {
         tokio::spawn(cleave::server::serve(
             listener,
             composition,
-            args.max_body_bytes,
-            args.shutdown_grace(),
+            args.serving(),
             stop.clone(),
         ));
         addr

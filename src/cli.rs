@@ -11,6 +11,7 @@ use platform::policy::CallPolicy;
 
 use crate::limits::Limits;
 use crate::roles::Roles;
+use crate::server::{self, ConnectionLimits, Deadlines};
 
 /// One binary, a modular monolith or a set of microservices, chosen by a flag.
 ///
@@ -125,9 +126,43 @@ pub struct ServeArgs {
           value_parser = clap::value_parser!(u64).range(1..))]
     pub peer_timeout_ms: u64,
 
-    /// Largest request body accepted, in bytes; larger ones are refused with 413.
+    /// Largest request body accepted, in bytes; larger ones are refused with 413, before a
+    /// byte of them is read when their Content-Length says so.
     #[arg(long, env = "CLEAVE_MAX_BODY_BYTES", default_value_t = 256 * 1024)]
     pub max_body_bytes: usize,
+
+    // What a client may hold: connections, and how long it may keep one waiting.
+    /// How long a request's body may take to arrive once its head has, in milliseconds; a
+    /// body that is late (slow, or shorter than its Content-Length) is answered 408.
+    #[arg(long, env = "CLEAVE_BODY_READ_TIMEOUT_MS", default_value_t = 30_000,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub body_read_timeout_ms: u64,
+
+    /// How long a client may take to send a request's head (request line and headers), in
+    /// milliseconds, from when its connection opens or, on a kept-alive connection, from
+    /// the head's first byte; a client that is late has its connection closed.
+    #[arg(long, env = "CLEAVE_HEADER_READ_TIMEOUT_MS", default_value_t = 10_000,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub header_read_timeout_ms: u64,
+
+    /// How long a kept-alive connection may wait for its next request, in milliseconds,
+    /// before it is closed. The default outlasts the 60 s for which processes keep idle
+    /// connections to each other, so that none closes a connection another is reusing.
+    #[arg(long, env = "CLEAVE_IDLE_TIMEOUT_MS", default_value_t = 75_000,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub idle_timeout_ms: u64,
+
+    /// Largest request head (request line and headers), in bytes; a larger one is answered
+    /// 431 and its connection closed.
+    #[arg(long, env = "CLEAVE_MAX_HEADER_BYTES", default_value_t = 8 * 1024,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+    pub max_header_bytes: usize,
+
+    /// Connections open at once; more wait, unanswered, in the listen backlog until one
+    /// closes. The soft limit on open files is raised to the hard one to make room for them.
+    #[arg(long, env = "CLEAVE_MAX_CONNECTIONS", default_value_t = 10_000,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+    pub max_connections: usize,
 
     /// On SIGTERM or Ctrl-C, how long in-flight requests may take to finish, in milliseconds.
     #[arg(long, env = "CLEAVE_SHUTDOWN_GRACE_MS", default_value_t = 10_000)]
@@ -271,8 +306,21 @@ impl ServeArgs {
         Duration::from_millis(self.peer_timeout_ms)
     }
 
-    pub fn shutdown_grace(&self) -> Duration {
-        Duration::from_millis(self.shutdown_grace_ms)
+    /// How this process serves its requests.
+    pub fn serving(&self) -> server::Settings {
+        server::Settings {
+            max_body_bytes: self.max_body_bytes,
+            body_read_timeout: Duration::from_millis(self.body_read_timeout_ms),
+            connections: ConnectionLimits {
+                max_connections: self.max_connections,
+                max_header_bytes: self.max_header_bytes,
+                deadlines: Deadlines {
+                    header_read: Duration::from_millis(self.header_read_timeout_ms),
+                    idle: Duration::from_millis(self.idle_timeout_ms),
+                },
+            },
+            grace: Duration::from_millis(self.shutdown_grace_ms),
+        }
     }
 
     /// The internal token, from the flag or read from its file.

@@ -48,12 +48,5 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     if args.exit_on_stdin_eof {
         tokio::spawn(server::cancel_on_stdin_eof(shutdown.clone()));
     }
-    server::serve(
-        listener,
-        composition,
-        args.max_body_bytes,
-        args.shutdown_grace(),
-        shutdown,
-    )
-    .await
+    server::serve(listener, composition, args.serving(), shutdown).await
 }

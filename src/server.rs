@@ -1,13 +1,20 @@
 //! Serving a composed process until it is told to stop.
+//!
+//! - `connections`: the accept loop, hyper on each connection, and their bounds.
+//! - `deadlines`: how long a client may keep its connection waiting.
+//! - `open_files`: the process's limit on open files, raised at start.
 
-use std::net::SocketAddr;
+mod connections;
+mod deadlines;
+mod open_files;
+
 use std::time::Duration;
 
 use axum::extract::DefaultBodyLimit;
-use axum::middleware;
 use axum::response::IntoResponse;
-use axum::Router;
+use axum::{middleware, Extension, Router};
 use http::StatusCode;
+use platform::extract::BodyReadTimeout;
 use platform::Problem;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -15,17 +22,32 @@ use tower_http::catch_panic::CatchPanicLayer;
 
 use crate::compose::Composition;
 
+pub use connections::ConnectionLimits;
+pub use deadlines::Deadlines;
+
+/// How a process serves its requests.
+#[derive(Debug, Clone, Copy)]
+pub struct Settings {
+    /// Largest request body of the public API, in bytes.
+    pub max_body_bytes: usize,
+    /// How long a request's body may take to arrive once its head has.
+    pub body_read_timeout: Duration,
+    pub connections: ConnectionLimits,
+    /// On shutdown, how long requests in flight may take to finish.
+    pub grace: Duration,
+}
+
 /// Serves `composition` on `listener` and runs its relays and event consumers until
-/// `shutdown` is cancelled; then stops accepting, lets in-flight requests finish (for at
-/// most `grace`), lets each relay finish the batch it is delivering and each consumer the
-/// batch it is applying, and closes the databases.
+/// `shutdown` is cancelled; then stops accepting, closes idle connections, lets in-flight
+/// requests finish (for at most `settings.grace`), lets each relay finish the batch it is
+/// delivering and each consumer the batch it is applying, and closes the databases.
 pub async fn serve(
     listener: TcpListener,
     composition: Composition,
-    max_body_bytes: usize,
-    grace: Duration,
+    settings: Settings,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
+    open_files::raise_limit(settings.connections.max_connections);
     let Composition {
         router,
         relays,
@@ -41,22 +63,15 @@ pub async fn serve(
         .map(|consumer| tokio::spawn(consumer.run(shutdown.clone())))
         .collect();
 
-    let app = public(router, max_body_bytes);
-    // The client's address keys the gateway's rate limit.
-    let app = app.into_make_service_with_connect_info::<SocketAddr>();
-    let server =
-        axum::serve(listener, app).with_graceful_shutdown(shutdown.clone().cancelled_owned());
-    let mut served = tokio::spawn(async move { server.await });
-    tokio::select! {
-        result = &mut served => result??,
-        () = shutdown.cancelled() => match tokio::time::timeout(grace, &mut served).await {
-            Ok(result) => result??,
-            Err(_) => {
-                tracing::warn!(?grace, "in-flight requests did not finish in time; dropping them");
-                served.abort();
-            }
-        },
-    }
+    let app = public(router, &settings);
+    connections::serve(
+        listener,
+        app,
+        settings.connections,
+        settings.grace,
+        shutdown,
+    )
+    .await;
     for task in relays.into_iter().chain(consumers) {
         task.await?;
     }
@@ -68,7 +83,7 @@ pub async fn serve(
 }
 
 /// The layers every process puts around its routes.
-fn public(router: Router, max_body_bytes: usize) -> Router {
+fn public(router: Router, settings: &Settings) -> Router {
     let router = router
         .fallback(|| async {
             Problem::new(StatusCode::NOT_FOUND, "not-found", "Not found")
@@ -83,7 +98,8 @@ fn public(router: Router, max_body_bytes: usize) -> Router {
         })
         .merge(platform::metrics::router())
         .layer(middleware::from_fn(platform::metrics::track))
-        .layer(DefaultBodyLimit::max(max_body_bytes))
+        .layer(DefaultBodyLimit::max(settings.max_body_bytes))
+        .layer(Extension(BodyReadTimeout(settings.body_read_timeout)))
         // A bug must cost one request a 500, not the connection and the client's guesswork.
         .layer(CatchPanicLayer::custom(|_| {
             Problem::internal(&"a request handler panicked").into_response()

@@ -24,6 +24,8 @@ struct Case {
     method: Method,
     path: String,
     body: Body,
+    /// Headers sent besides the body's, each as often as listed.
+    headers: Vec<(&'static str, &'static str)>,
     status: StatusCode,
     field: Option<&'static str>,
     code: Option<&'static str>,
@@ -36,6 +38,7 @@ impl Case {
             method,
             path: path.to_owned(),
             body,
+            headers: Vec::new(),
             status: StatusCode::OK,
             field: None,
             code: None,
@@ -80,9 +83,17 @@ impl Case {
         self
     }
 
+    fn with_header(mut self, name: &'static str, value: &'static str) -> Self {
+        self.headers.push((name, value));
+        self
+    }
+
     /// Sends the request; returns what is wrong with the answer, if anything.
     async fn check(self, app: &Topology) -> Option<String> {
-        let request = app.request(self.method.clone(), &self.path);
+        let mut request = app.request(self.method.clone(), &self.path);
+        for (name, value) in &self.headers {
+            request = request.header(*name, *value);
+        }
         let request = match self.body {
             Body::Empty => request,
             Body::Json(value) => request.json(&value),
@@ -158,11 +169,18 @@ pub(crate) async fn bad_inputs_are_problems(shape: Shape) {
         r#""unit_price_cents":100000000000000000000"#,
     );
     let unknown = Uuid::now_v7();
+    let user = json!({"email": "trail@example.com", "name": "Trail"});
 
     // One line per case: the table reads as the list of mistakes it covers.
     #[rustfmt::skip]
     let cases = vec![
         Case::post_text("malformed JSON", "/orders", r#"{"user_id": "#).fails(S::BAD_REQUEST),
+        Case::post_text("data after the document", "/users", &format!("{user} garbage")).fails(S::BAD_REQUEST).with_code("malformed-json"),
+        Case::post_text("two documents", "/orders", &format!("{good}{good}")).fails(S::BAD_REQUEST).with_code("malformed-json"),
+        Case::post("a user written as an array", "/users", json!(["trail@example.com", "Trail"])).invalid("body"),
+        Case::post("an order written as an array", "/orders", json!([ada, "EUR", good["items"]])).invalid("body"),
+        Case::post("an item written as an array", "/orders", with(&good, "/items/0", json!(["BOOK-1", 2, 1999]))).invalid("items[0]"),
+        Case::post("two Idempotency-Keys", "/orders", good.clone()).with_header("idempotency-key", "k-1").with_header("idempotency-key", "k-2").fails(S::BAD_REQUEST).naming("idempotency-key").with_code("duplicate-header"),
         Case::post("quantity of the wrong type", "/orders", with_quantity(json!("two"))).invalid("items[0].quantity"),
         Case::post("user_id not a UUID", "/orders", with(&good, "/user_id", json!("ada"))).invalid("user_id"),
         Case::post("unknown user", "/orders", with(&good, "/user_id", json!(unknown))).invalid("user_id").with_code("unknown-user"),

@@ -22,6 +22,7 @@ mod docker;
 mod faults;
 mod flows;
 mod hops;
+mod hostile;
 mod image;
 mod inputs;
 mod internal;

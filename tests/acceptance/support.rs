@@ -211,6 +211,19 @@ impl Process {
         format!("http://{}", self.addr)
     }
 
+    pub(crate) fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The id of the running process, to read what the system knows of it.
+    pub(crate) fn pid(&self) -> u32 {
+        let slot = self.child.lock().unwrap();
+        let child = slot
+            .as_ref()
+            .unwrap_or_else(|| panic!("{} is not running", self.label));
+        child.id()
+    }
+
     fn launch(&self) {
         let mut slot = self.child.lock().unwrap();
         assert!(slot.is_none(), "{} is already running", self.label);
@@ -284,13 +297,7 @@ impl Process {
 
     /// SIGTERM, then waits at most `within` for the process to exit.
     pub(crate) async fn terminate(&self, within: Duration) -> ExitStatus {
-        let pid = {
-            let slot = self.child.lock().unwrap();
-            let child = slot
-                .as_ref()
-                .unwrap_or_else(|| panic!("{} is not running", self.label));
-            Pid::from_raw(i32::try_from(child.id()).expect("pids fit in i32"))
-        };
+        let pid = Pid::from_raw(i32::try_from(self.pid()).expect("pids fit in i32"));
         signal::kill(pid, Signal::SIGTERM).expect("SIGTERM is delivered");
         let status = poll_until(
             &format!("{} to exit after SIGTERM", self.label),

@@ -23,7 +23,7 @@ impl PaymentEvents {
 }
 
 fn undecodable(err: serde_json::Error) -> EventError {
-    EventError::Failed(format!("undecodable payment event: {err}"))
+    EventError::Undecodable(format!("payment event: {err}"))
 }
 
 /// One payment event of a batch, decoded: the order it settles and how.

@@ -32,18 +32,32 @@ pub fn router(api: Arc<dyn OrdersApi>) -> Router {
 )]
 pub struct OrdersDoc;
 
+/// The request's `Idempotency-Key`, if it has one; sent twice it says neither which
+/// request this repeats nor which one to answer, so it is refused.
 fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, Problem> {
-    headers
-        .get(IDEMPOTENCY_KEY)
-        .map(|value| {
-            value.to_str().map(str::to_owned).map_err(|_| {
-                Problem::invalid(vec![FieldError::new(
-                    IDEMPOTENCY_KEY,
-                    "must be visible ASCII",
-                )])
-            })
+    let mut keys = headers.get_all(IDEMPOTENCY_KEY).iter();
+    let key = keys.next();
+    if keys.next().is_some() {
+        return Err(Problem::new(
+            StatusCode::BAD_REQUEST,
+            "duplicate-header",
+            "Header sent more than once",
+        )
+        .with_detail("send Idempotency-Key once")
+        .with_errors(vec![FieldError::new(
+            IDEMPOTENCY_KEY,
+            "was sent more than once",
+        )]));
+    }
+    key.map(|value| {
+        value.to_str().map(str::to_owned).map_err(|_| {
+            Problem::invalid(vec![FieldError::new(
+                IDEMPOTENCY_KEY,
+                "must be visible ASCII",
+            )])
         })
-        .transpose()
+    })
+    .transpose()
 }
 
 /// Places an order for an existing user. It is `pending` until payments decides.
@@ -51,7 +65,8 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, Problem> {
     params(("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 255,
         pattern = "^[\\x21-\\x7E]+$",
         description = "Makes a retry safe: a repeat with the same key and body returns the \
-            first order and places nothing; the same key with another body is a 422")),
+            first order and places nothing; the same key with another body is a 422; the \
+            header sent twice is a 400 (`duplicate-header`)")),
     request_body = PlaceOrder,
     responses(
         (status = 201, description = "The order, `pending`", body = Order,
@@ -69,6 +84,10 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, Problem> {
             Idempotency-Key was first used with another body (`idempotency-key-reused`)",
             body = Problem, content_type = "application/problem+json"),
         JsonBodyProblems,
+        (status = 400, description = "The body is not one well-formed JSON document \
+            (`malformed-json`) or could not be read (`unreadable-body`), or Idempotency-Key \
+            was sent more than once (`duplicate-header`)",
+            body = Problem, content_type = "application/problem+json"),
         ServerProblems,
     ))]
 async fn place(

@@ -64,8 +64,8 @@ impl OrderEvents {
         let outcome = match envelope.decode::<OrderPlaced>() {
             None => None,
             Some(placed) => {
-                let placed = placed
-                    .map_err(|e| EventError::Failed(format!("undecodable OrderPlaced: {e}")))?;
+                let placed =
+                    placed.map_err(|e| EventError::Undecodable(format!("OrderPlaced: {e}")))?;
                 let (payment, mut event) = span.in_scope(|| self.outcome(&placed));
                 event.request_id.clone_from(&envelope.request_id);
                 Some((payment, event))

@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::extract::Json;
+use crate::metrics::EVENTS_REJECTED;
 use crate::peer::Peer;
 use crate::problem::Problem;
 use crate::{request_id, trace};
@@ -69,6 +70,10 @@ pub enum EventError {
     Unavailable(String),
     #[error("consumer failed: {0}")]
     Failed(String),
+    /// The batch holds an event the consumer cannot decode: a fault in what was sent, not
+    /// in the consumer's state, so over HTTP a 400.
+    #[error("undecodable event: {0}")]
+    Undecodable(String),
 }
 
 impl From<sqlx::Error> for EventError {
@@ -108,21 +113,59 @@ const BATCH_BODY_LIMIT: usize = 16 * 1024 * 1024;
 
 /// Serves a module's [`EventHandler`] at [`consumer_path`].
 pub fn consumer_router(module: &str, handler: Arc<dyn EventHandler>) -> Router {
+    let consumer = Consumer {
+        module: module.to_owned(),
+        handler,
+    };
     Router::new()
         .route(
             &consumer_path(module),
             post(receive).layer(DefaultBodyLimit::max(BATCH_BODY_LIMIT)),
         )
-        .with_state(handler)
+        .with_state(Arc::new(consumer))
+}
+
+/// The module whose events a consumer's route receives, and its handler.
+struct Consumer {
+    module: String,
+    handler: Arc<dyn EventHandler>,
+}
+
+impl Consumer {
+    /// A batch this consumer cannot decode. Its producer sends it again until one of the
+    /// two is fixed, so it is logged and counted where an operator looks.
+    fn refuse(&self, detail: String) -> Problem {
+        tracing::error!(consumer = %self.module, %detail, "undecodable event batch refused");
+        metrics::counter!(EVENTS_REJECTED, "consumer" => self.module.clone()).increment(1);
+        Problem::new(
+            StatusCode::BAD_REQUEST,
+            "undecodable-events",
+            "Undecodable events",
+        )
+        .with_detail(detail)
+    }
 }
 
 async fn receive(
-    State(handler): State<Arc<dyn EventHandler>>,
-    Json(batch): Json<Vec<Envelope>>,
+    State(consumer): State<Arc<Consumer>>,
+    batch: Result<Json<Vec<Envelope>>, Problem>,
 ) -> Result<StatusCode, Problem> {
-    match handler.handle(&batch).await {
+    let batch = match batch {
+        Ok(Json(batch)) => batch,
+        Err(problem)
+            if matches!(
+                problem.status_code(),
+                StatusCode::BAD_REQUEST | StatusCode::UNPROCESSABLE_ENTITY
+            ) =>
+        {
+            return Err(consumer.refuse(problem.to_string()));
+        }
+        Err(problem) => return Err(problem),
+    };
+    match consumer.handler.handle(&batch).await {
         Ok(()) => Ok(StatusCode::NO_CONTENT),
         Err(EventError::Unavailable(detail)) => Err(Problem::unavailable(detail)),
+        Err(EventError::Undecodable(detail)) => Err(consumer.refuse(detail)),
         Err(err @ EventError::Failed(_)) => Err(Problem::internal(&err)),
     }
 }
@@ -150,6 +193,9 @@ impl EventHandler for RemoteConsumer {
             Ok(_) => Ok(()),
             Err(problem) if problem.status == StatusCode::SERVICE_UNAVAILABLE.as_u16() => {
                 Err(EventError::Unavailable(problem.to_string()))
+            }
+            Err(problem) if problem.status == StatusCode::BAD_REQUEST.as_u16() => {
+                Err(EventError::Undecodable(problem.to_string()))
             }
             Err(problem) => Err(EventError::Failed(problem.to_string())),
         }

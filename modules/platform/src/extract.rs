@@ -1,23 +1,34 @@
 //! Extractors whose rejections are problems that name the field at fault, so that malformed
 //! input never comes back as plain text or a 5xx.
 
-use axum::body::Bytes;
+use std::error::Error as _;
+use std::time::Duration;
+
+use axum::body::{Body, Bytes, HttpBody};
 use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::RequestExt;
 use http::request::Parts;
 use http::{header, StatusCode};
+use http_body_util::{BodyExt, LengthLimitError};
 use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
 use crate::problem::{FieldError, Problem};
 
-/// A JSON body. Wrong media type → 415, unparseable → 400, wrong shape → 422 naming the
-/// field (`items[0].quantity`), over the body limit → 413.
+/// A JSON body. Wrong media type → 415, over the body limit → 413 (before a byte is read
+/// when its Content-Length says so), late → 408, unparseable → 400, wrong shape → 422
+/// naming the field (`items[0].quantity`).
 pub struct Json<T>(pub T);
+
+/// How long a request's body may take to arrive once its head has. The server puts it in
+/// the extensions of every request; a body that [`Json`] reads later than that is a 408.
+#[derive(Debug, Clone, Copy)]
+pub struct BodyReadTimeout(pub Duration);
 
 impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
     type Rejection = Problem;
 
-    async fn from_request(req: Request, state: &S) -> Result<Self, Problem> {
+    async fn from_request(req: Request, _state: &S) -> Result<Self, Problem> {
         if !has_json_content_type(req.headers()) {
             return Err(Problem::new(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -26,28 +37,76 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
             )
             .with_detail("the body must be JSON, sent with `content-type: application/json`"));
         }
-        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
-            let status = rejection.status();
-            let (code, title) = if status == StatusCode::PAYLOAD_TOO_LARGE {
-                ("body-too-large", "Request body too large")
-            } else {
-                ("unreadable-body", "Request body could not be read")
-            };
-            Problem::new(status, code, title).with_detail(rejection.body_text())
-        })?;
+        let bytes = read_body(req).await?;
         parse_json(&bytes).map(Json)
     }
 }
 
-/// Parses a JSON document, reporting where in it a value did not fit.
+/// The whole body of `req`, within the route's body limit and the server's read timeout.
+async fn read_body(req: Request) -> Result<Bytes, Problem> {
+    let timeout = req.extensions().get::<BodyReadTimeout>().copied();
+    let declared = req.body().size_hint().lower();
+    let body = req.into_limited_body();
+    // A body under a limit never yields more than the limit, and its size hint says so:
+    // a declared length beyond that is refused before a byte of it is read.
+    if body.size_hint().upper().is_some_and(|most| declared > most) {
+        return Err(too_large());
+    }
+    let collected = match timeout {
+        Some(BodyReadTimeout(timeout)) => tokio::time::timeout(timeout, body.collect())
+            .await
+            .map_err(|_| late(timeout))?,
+        None => body.collect().await,
+    };
+    collected.map(|body| body.to_bytes()).map_err(|err| {
+        if caused_by::<LengthLimitError>(&err) {
+            too_large()
+        } else {
+            Problem::new(
+                StatusCode::BAD_REQUEST,
+                "unreadable-body",
+                "Request body could not be read",
+            )
+            .with_detail(err.to_string())
+        }
+    })
+}
+
+fn too_large() -> Problem {
+    Problem::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "body-too-large",
+        "Request body too large",
+    )
+    .with_detail("the body is larger than the server accepts")
+}
+
+fn late(timeout: Duration) -> Problem {
+    Problem::new(
+        StatusCode::REQUEST_TIMEOUT,
+        "body-timeout",
+        "Request body not received in time",
+    )
+    .with_detail(format!(
+        "the body did not arrive within {} ms of the request's head",
+        timeout.as_millis()
+    ))
+}
+
+/// Whether one of the causes of `err` is an `E`.
+fn caused_by<E: std::error::Error + 'static>(err: &<Body as HttpBody>::Error) -> bool {
+    std::iter::successors(err.source(), |&cause| cause.source()).any(|cause| cause.is::<E>())
+}
+
+/// Parses one JSON document, reporting where in it a value did not fit. Anything after
+/// the document but whitespace makes it malformed.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
     let de = &mut serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(de).map_err(|err| {
+    let value = serde_path_to_error::deserialize(&mut *de).map_err(|err| {
         let path = err.path().to_string();
         let inner = err.into_inner();
         if inner.is_syntax() || inner.is_eof() {
-            Problem::new(StatusCode::BAD_REQUEST, "malformed-json", "Malformed JSON")
-                .with_detail(inner.to_string())
+            malformed(&inner)
         } else {
             let message = strip_position(&inner);
             Problem::invalid(vec![FieldError::new(
@@ -55,7 +114,14 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
                 message,
             )])
         }
-    })
+    })?;
+    de.end().map_err(|err| malformed(&err))?;
+    Ok(value)
+}
+
+fn malformed(err: &serde_json::Error) -> Problem {
+    Problem::new(StatusCode::BAD_REQUEST, "malformed-json", "Malformed JSON")
+        .with_detail(err.to_string())
 }
 
 /// The path of the value at fault. For a missing field, serde's path ends at the object
@@ -183,5 +249,18 @@ mod tests {
         );
         assert_eq!(field(r#""text""#), (422, "body".into()));
         assert_eq!(field(r#"{"currency":"#).0, 400);
+    }
+
+    #[test]
+    fn nothing_but_whitespace_may_follow_the_document() {
+        let order = r#"{"currency":"EUR","items":[]}"#;
+        assert!(parse_json::<Order>(format!("{order} \n").as_bytes()).is_ok());
+        for trailing in [format!("{order} garbage"), format!("{order}{order}")] {
+            let problem = parse_json::<Order>(trailing.as_bytes()).unwrap_err();
+            assert_eq!(
+                (problem.status, problem.code.as_str()),
+                (400, "malformed-json")
+            );
+        }
     }
 }

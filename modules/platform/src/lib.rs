@@ -3,6 +3,7 @@
 //! # Layout
 //! - [`problem`]: RFC 9457 `application/problem+json` errors, the one error shape on the wire.
 //! - [`extract`]: axum extractors whose rejections come back as problems naming the field.
+//! - [`objects_only`]: request types that JSON must write as objects, never as arrays.
 //! - [`openapi`]: the problem responses the OpenAPI document's operations share.
 //! - [`id`]: ids in the one form the API writes, hyphenated UUIDs.
 //! - [`integer`]: integer fields of request bodies, which JSON may write as `2.0`.
@@ -33,6 +34,7 @@ pub mod integer;
 pub mod internal;
 pub mod metrics;
 pub mod nats;
+pub mod objects_only;
 pub mod openapi;
 pub mod outbox;
 pub mod page;

@@ -32,8 +32,15 @@ impl IntoResponses for JsonBodyProblems {
             (
                 "400".to_owned(),
                 problem_response(
-                    "The body is not well-formed JSON (`malformed-json`) or could not be read \
-                     (`unreadable-body`)",
+                    "The body is not one well-formed JSON document (`malformed-json`) or \
+                     could not be read (`unreadable-body`)",
+                ),
+            ),
+            (
+                "408".to_owned(),
+                problem_response(
+                    "The body did not arrive in time: it was sent too slowly, or is shorter \
+                     than its Content-Length (`body-timeout`)",
                 ),
             ),
             (

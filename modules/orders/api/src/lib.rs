@@ -32,7 +32,7 @@ pub fn order_path(id: Uuid) -> String {
 // The bounds below repeat the constants above as literals, which the derive requires;
 // a test of the orders module holds them equal.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
+#[serde(remote = "Self", deny_unknown_fields)]
 pub struct OrderItem {
     /// 1 to 64 characters, without surrounding spaces or control characters.
     #[schema(
@@ -53,7 +53,7 @@ pub struct OrderItem {
 
 /// The body of `POST /orders`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
+#[serde(remote = "Self", deny_unknown_fields)]
 pub struct PlaceOrder {
     /// The buyer: an existing user, or the order is refused with a 422 `unknown-user`.
     #[serde(deserialize_with = "platform::id::deserialize")]
@@ -64,6 +64,9 @@ pub struct PlaceOrder {
     #[schema(min_items = 1, max_items = 100)]
     pub items: Vec<OrderItem>,
 }
+
+// With `remote = "Self"` on their derives: JSON must write them as objects, not arrays.
+platform::objects_only!(OrderItem, PlaceOrder);
 
 /// `pending` until payments decides, then `paid` or `payment_failed`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]

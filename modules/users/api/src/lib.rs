@@ -31,7 +31,7 @@ pub struct User {
 
 /// The body of `POST /users`.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
+#[serde(remote = "Self", deny_unknown_fields)]
 pub struct NewUser {
     /// An address such as `ada@example.com`: no spaces, a local part of at most 64
     /// characters, a domain with a dot. Another user's address, in any case, is a 409.
@@ -46,6 +46,9 @@ pub struct NewUser {
     )]
     pub name: String,
 }
+
+// With `remote = "Self"` on their derives: JSON must write them as objects, not arrays.
+platform::objects_only!(NewUser);
 
 #[async_trait]
 pub trait UsersApi: Send + Sync {
