@@ -19,30 +19,30 @@
 ARG BUILD_IMAGE=rust:1-bookworm
 ARG RUNTIME_IMAGE=debian:bookworm-slim
 
+# Every manifest and the lock file, each crate's targets as empty files: the dependencies
+# are compiled against this in a layer of their own, which is rebuilt only when a manifest
+# or the lock file changes, not on every change to the code. The layer is keyed on what
+# this stage leaves, which does not change with the code, however many crates there are.
+FROM ${BUILD_IMAGE} AS manifests
+WORKDIR /src
+COPY . .
+RUN find . -type f ! -name Cargo.toml ! -name Cargo.lock -delete \
+    && for manifest in $(find . -name Cargo.toml); do \
+           crate=$(dirname "$manifest"); \
+           mkdir -p "$crate/src" && touch "$crate/src/lib.rs"; \
+           sed -n 's/^path = "\(.*\)"/\1/p' "$manifest" | while read -r target; do \
+               mkdir -p "$crate/$(dirname "$target")" && echo 'fn main() {}' > "$crate/$target"; \
+           done; \
+       done \
+    && echo 'fn main() {}' > src/main.rs
+
 FROM ${BUILD_IMAGE} AS build
 ARG CLEAVE_BINARY=
 WORKDIR /src
-
-# Dependencies first, compiled against empty crates in a layer of their own: it is
-# rebuilt only when a manifest or the lock file changes, not on every change to the code.
-COPY Cargo.toml Cargo.lock ./
-COPY modules/platform/Cargo.toml modules/platform/
-COPY modules/users/Cargo.toml modules/users/
-COPY modules/users/api/Cargo.toml modules/users/api/
-COPY modules/orders/Cargo.toml modules/orders/
-COPY modules/orders/api/Cargo.toml modules/orders/api/
-COPY modules/payments/Cargo.toml modules/payments/
-COPY modules/payments/api/Cargo.toml modules/payments/api/
+COPY --from=manifests /src ./
 RUN if [ -z "$CLEAVE_BINARY" ]; then \
-        for crate in modules/platform modules/users modules/users/api modules/orders \
-                     modules/orders/api modules/payments modules/payments/api .; do \
-            mkdir -p "$crate/src" && touch "$crate/src/lib.rs"; \
-        done \
-        && echo 'fn main() {}' > src/main.rs \
-        && mkdir -p tests/acceptance benches \
-        && touch tests/acceptance/main.rs benches/boundary.rs benches/orders_throughput.rs \
-        && cargo build --release --locked --bin cleave \
-        && rm -rf src modules/*/src modules/*/api/src tests benches; \
+        cargo build --release --locked --bin cleave \
+        && find . -mindepth 1 -maxdepth 1 ! -name target -exec rm -rf {} +; \
     fi
 
 COPY . .

@@ -57,9 +57,8 @@ use http_body_util::{BodyExt, Empty, Full};
 use hyper::client::conn::http1::SendRequest;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
-use platform::db::{Db, Location};
-use platform::page::{Page, PageRequest};
-use platform::peer::{http_client, Peer};
+use runtime::db::{Db, Location};
+use runtime::peer::{http_client, Peer};
 use sqlx::SqlitePool;
 use tempfile::TempDir;
 use tokio::net::{TcpListener, TcpStream};
@@ -68,6 +67,7 @@ use tokio_util::sync::CancellationToken;
 use users::UsersModule;
 use users_api::{user_path, NewUser, User, UsersApi, UsersError};
 use uuid::Uuid;
+use vocab::page::{Page, PageRequest};
 
 use support::{quartiles, Usage};
 
@@ -202,7 +202,7 @@ fn serve_fixed_body(server: &Runtime, body: Bytes) -> SocketAddr {
 /// which then drives the connection.
 async fn hyper_connect(addr: SocketAddr) -> SendRequest<Empty<Bytes>> {
     let stream = TcpStream::connect(addr).await.expect("the server accepts");
-    // As `platform::peer::http_client` does.
+    // As `runtime::peer::http_client` does.
     stream.set_nodelay(true).expect("TCP_NODELAY");
     let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
         .await
@@ -425,7 +425,7 @@ impl Rotation<'_> {
 
 fn users_get(c: &mut Criterion) {
     // As `cleave::run` does: the peer client and the served stack record their metrics.
-    platform::metrics::install();
+    runtime::metrics::install();
     let client = client_runtime();
     let server = server_runtime();
 

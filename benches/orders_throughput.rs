@@ -52,7 +52,6 @@ use http::header::{CONTENT_TYPE, LOCATION};
 use http::StatusCode;
 use orders_api::{order_path, Order, OrderItem, OrderPlaced, OrderStatus, PlaceOrder};
 use payments_api::{PaymentAuthorized, PaymentDeclined};
-use platform::events::Event;
 use sqlx::migrate::Migrator;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::SqlitePool;
@@ -63,6 +62,7 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use users_api::{NewUser, User};
 use uuid::Uuid;
+use vocab::events::Event;
 
 use support::{quartiles, Usage};
 
@@ -742,7 +742,7 @@ mod bare {
 
 fn post_orders(c: &mut Criterion) {
     // As `cleave::run` does: the all-in-one records its metrics, as in production.
-    platform::metrics::install();
+    runtime::metrics::install();
     let client = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -5,9 +5,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use platform::db::{DatabaseUrl, Location};
-use platform::internal::InternalToken;
-use platform::policy::CallPolicy;
+use runtime::db::{DatabaseUrl, Location};
+use runtime::internal::InternalToken;
+use runtime::policy::CallPolicy;
 
 use crate::limits::Limits;
 use crate::roles::Roles;
@@ -264,14 +264,14 @@ pub enum LogFormat {
 impl Command {
     /// The logging and tracing of the process running this command: what the flags of
     /// `serve` say; the other commands log text and export nothing.
-    pub fn telemetry(&self) -> platform::telemetry::Settings {
+    pub fn telemetry(&self) -> runtime::telemetry::Settings {
         match self {
-            Command::Serve(args) => platform::telemetry::Settings {
+            Command::Serve(args) => runtime::telemetry::Settings {
                 json: args.telemetry.log_format == LogFormat::Json,
                 otlp_endpoint: args.telemetry.otlp_endpoint.clone(),
                 service: format!("cleave-{}", args.modules.role),
             },
-            _ => platform::telemetry::Settings {
+            _ => runtime::telemetry::Settings {
                 service: "cleave".to_owned(),
                 ..Default::default()
             },

@@ -9,12 +9,12 @@ use orders_api::OrdersApi;
 use payments::processor::Processor;
 use payments::PaymentsModule;
 use payments_api::PaymentsApi;
-use platform::db::Db;
-use platform::events::{consumer_path, consumer_router, EventHandler, RemoteConsumer};
-use platform::internal;
-use platform::nats::{self, Consumes, NatsConsumer};
-use platform::outbox::{Relay, Subscriber};
-use platform::peer::{self, Peer};
+use runtime::db::Db;
+use runtime::events::{consumer_path, consumer_router, EventHandler, RemoteConsumer};
+use runtime::internal;
+use runtime::nats::{self, Consumes, NatsConsumer};
+use runtime::outbox::{Relay, Subscriber};
+use runtime::peer::{self, Peer};
 use users::UsersModule;
 use users_api::UsersApi;
 
@@ -216,7 +216,7 @@ pub async fn build(args: &ServeArgs) -> anyhow::Result<Composition> {
     }
 
     // The contract is the product's, not a module's: every process serves the same one.
-    let router = platform::health::router(local.dbs())
+    let router = runtime::health::router(local.dbs())
         .merge(crate::openapi::router())
         .merge(limits::public(api, args.limits(), roles.gateway))
         .merge(internal::guard(internal, token));

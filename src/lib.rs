@@ -32,7 +32,7 @@ use crate::cli::ServeArgs;
 
 /// Composes the process described by `args` and serves it until SIGTERM or Ctrl-C.
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
-    platform::metrics::install();
+    runtime::metrics::install();
     let composition = compose::build(&args).await?;
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await

@@ -19,10 +19,10 @@ use axum::Router;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use http::StatusCode;
-use platform::Problem;
 use tower::limit::GlobalConcurrencyLimitLayer;
 use tower::load_shed::LoadShedLayer;
 use tower::{BoxError, ServiceBuilder};
+use vocab::Problem;
 
 /// When a client refused for load may try again: requests in flight on a fast path finish
 /// within milliseconds, so a second is plenty for room to have been made.

@@ -6,7 +6,7 @@ use cleave::cli::{Cli, Command};
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let command = cli.command.unwrap_or(Command::Serve(cli.serve));
-    let telemetry = match platform::telemetry::init(&command.telemetry()) {
+    let telemetry = match runtime::telemetry::init(&command.telemetry()) {
         Ok(telemetry) => telemetry,
         Err(err) => {
             eprintln!("cleave: {err:#}");

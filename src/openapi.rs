@@ -6,12 +6,12 @@ use axum::response::Html;
 use axum::routing::get;
 use axum::Router;
 use http::header;
-use platform::health::HealthDoc;
-use platform::{FieldError, Problem};
+use runtime::health::HealthDoc;
 use utoipa::openapi::path::{HttpMethod, OperationBuilder, PathItem};
 use utoipa::openapi::schema::{ObjectBuilder, Type};
 use utoipa::openapi::{ContentBuilder, ResponseBuilder};
 use utoipa::OpenApi;
+use vocab::{FieldError, Problem};
 
 mod html;
 

@@ -14,11 +14,11 @@ use axum::extract::DefaultBodyLimit;
 use axum::response::IntoResponse;
 use axum::{middleware, Extension, Router};
 use http::StatusCode;
-use platform::extract::BodyReadTimeout;
-use platform::Problem;
+use runtime::extract::BodyReadTimeout;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tower_http::catch_panic::CatchPanicLayer;
+use vocab::Problem;
 
 use crate::compose::Composition;
 
@@ -96,15 +96,15 @@ fn public(router: Router, settings: &Settings) -> Router {
                 "Method not allowed",
             )
         })
-        .merge(platform::metrics::router())
-        .layer(middleware::from_fn(platform::metrics::track))
+        .merge(runtime::metrics::router())
+        .layer(middleware::from_fn(runtime::metrics::track))
         .layer(DefaultBodyLimit::max(settings.max_body_bytes))
         .layer(Extension(BodyReadTimeout(settings.body_read_timeout)))
         // A bug must cost one request a 500, not the connection and the client's guesswork.
         .layer(CatchPanicLayer::custom(|_| {
             Problem::internal(&"a request handler panicked").into_response()
         }));
-    platform::request_id::layer(router)
+    runtime::request_id::layer(router)
 }
 
 /// Cancels `token` on SIGTERM or Ctrl-C.

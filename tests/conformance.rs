@@ -11,14 +11,15 @@ use orders_api::{OrderFilter, OrderItem, OrderPlaced, OrderStatus, OrdersError, 
 use payments::processor::Processor;
 use payments::PaymentsModule;
 use payments_api::{PaymentFilter, PaymentStatus, PaymentsError};
-use platform::db::Location;
-use platform::events::{consumer_router, Envelope, EventHandler, RemoteConsumer};
-use platform::page::PageRequest;
-use platform::peer::{http_client, Peer};
+use runtime::db::Location;
+use runtime::events::{consumer_router, EventHandler, RemoteConsumer};
+use runtime::peer::{http_client, Peer};
 use tempfile::TempDir;
 use users::UsersModule;
 use users_api::{NewUser, UsersApi, UsersError};
 use uuid::Uuid;
+use vocab::events::Envelope;
+use vocab::page::PageRequest;
 
 /// Serves `router` on a free loopback port; the server lives as long as the test's runtime.
 async fn serve(name: &'static str, router: axum::Router) -> Peer {
@@ -236,7 +237,7 @@ async fn orders_answer_unavailable_when_users_cannot_be_reached() {
 }
 
 fn placed(amount_cents: i64) -> Envelope {
-    Envelope::new(&OrderPlaced {
+    runtime::events::envelope(&OrderPlaced {
         order_id: Uuid::now_v7(),
         user_id: Uuid::now_v7(),
         amount_cents,
@@ -325,11 +326,11 @@ async fn the_first_payment_outcome_settles_an_order_for_good() {
             .place(order_for(buyer.id, 1), None)
             .await
             .unwrap();
-        let paid = Envelope::new(&payments_api::PaymentAuthorized {
+        let paid = runtime::events::envelope(&payments_api::PaymentAuthorized {
             payment_id: Uuid::now_v7(),
             order_id: order.id,
         });
-        let declined = Envelope::new(&payments_api::PaymentDeclined {
+        let declined = runtime::events::envelope(&payments_api::PaymentDeclined {
             payment_id: Uuid::now_v7(),
             order_id: order.id,
             reason: "too late".into(),

@@ -8,14 +8,15 @@ use std::time::Duration;
 use async_trait::async_trait;
 use orders::OrdersModule;
 use orders_api::{OrderItem, OrderPlaced, PlaceOrder};
-use platform::db::Location;
-use platform::events::{Envelope, EventError, EventHandler};
-use platform::outbox::Subscriber;
+use runtime::db::Location;
+use runtime::events::{EventError, EventHandler};
+use runtime::outbox::Subscriber;
 use tempfile::TempDir;
 use tokio_util::sync::CancellationToken;
 use users::UsersModule;
 use users_api::NewUser;
 use uuid::Uuid;
+use vocab::events::Envelope;
 
 /// Records what it is given; refuses the first `failures` batches.
 #[derive(Default)]

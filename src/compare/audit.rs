@@ -8,8 +8,8 @@ use chrono::{DateTime, Utc};
 use hdrhistogram::Histogram;
 use orders_api::{Order, OrderStatus};
 use payments_api::Payment;
-use platform::page::{Page, MAX_LIMIT};
 use uuid::Uuid;
+use vocab::page::{Page, MAX_LIMIT};
 
 /// Every item of a paged list at `path` (which already holds its filter, if any).
 async fn all_pages<T: serde::de::DeserializeOwned>(

@@ -1,6 +1,6 @@
 //! Reading the processes' own `/metrics`: how many calls and bytes crossed between them.
 
-use platform::metrics::{PEER_RECEIVED_BYTES, PEER_REQUESTS, PEER_SENT_BYTES};
+use runtime::metrics::{PEER_RECEIVED_BYTES, PEER_REQUESTS, PEER_SENT_BYTES};
 
 /// Totals of one process's calls to other processes.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]

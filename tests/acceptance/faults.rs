@@ -13,6 +13,9 @@ use crate::support::{id, order_body, Module, Shape, Topology};
 
 /// A refused connection is known at once; this is far below the 5 s peer timeout.
 const PROMPT: Duration = Duration::from_secs(2);
+/// How long orders stays dead in `orders_killed_mid_stream`: longer than the 2 s a call
+/// may wait to connect.
+const DOWN_FOR: Duration = Duration::from_millis(2500);
 
 pub(crate) async fn payments_killed_while_orders_keep_coming(shape: Shape) {
     let app = Topology::start(shape).await;
@@ -105,7 +108,9 @@ pub(crate) async fn orders_killed_mid_stream(shape: Shape) {
     let crash = async {
         tokio::time::sleep(Duration::from_millis(500)).await;
         app.kill(Module::Orders);
-        tokio::time::sleep(Duration::from_millis(500)).await;
+        // Longer than a connection to a container that is gone may wait: a container
+        // started again sooner takes the calls that waited, and nothing is refused.
+        tokio::time::sleep(DOWN_FOR).await;
         app.restart(Module::Orders).await;
         restarted.store(true, Ordering::SeqCst);
     };

@@ -4,9 +4,9 @@ use async_trait::async_trait;
 use orders_api::{
     order_path, Order, OrderFilter, OrdersApi, OrdersError, PlaceOrder, IDEMPOTENCY_KEY, PATH,
 };
-use platform::page::{Page, PageRequest};
-use platform::peer::Peer;
+use runtime::peer::Peer;
 use uuid::Uuid;
+use vocab::page::{Page, PageRequest};
 
 pub(crate) struct OrdersClient {
     peer: Peer,

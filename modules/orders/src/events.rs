@@ -3,12 +3,13 @@
 use async_trait::async_trait;
 use orders_api::OrderStatus;
 use payments_api::{PaymentAuthorized, PaymentDeclined};
-use platform::db::{Db, Tx};
-use platform::events::{Envelope, EventError, EventHandler};
-use platform::inbox;
-use platform::trace;
+use runtime::db::{Db, Tx};
+use runtime::events::{EventError, EventHandler};
+use runtime::inbox;
+use runtime::trace;
 use tracing::{Instrument, Span};
 use uuid::Uuid;
+use vocab::events::Envelope;
 
 use crate::store;
 

@@ -16,11 +16,12 @@ use std::sync::Arc;
 
 use orders_api::OrdersApi;
 use payments_api::{PaymentAuthorized, PaymentDeclined};
-use platform::db::{Db, Location, Migrations};
-use platform::events::{Event, EventHandler};
-use platform::outbox::{Outbox, Relay, Subscriber};
-use platform::peer::Peer;
+use runtime::db::{Db, Location, Migrations};
+use runtime::events::EventHandler;
+use runtime::outbox::{Outbox, Relay, Subscriber};
+use runtime::peer::Peer;
 use users_api::UsersApi;
+use vocab::events::Event;
 
 pub use router::{router, OrdersDoc};
 

@@ -7,13 +7,13 @@ use axum::routing::{get, post};
 use axum::Router;
 use http::{header, HeaderMap, StatusCode};
 use orders_api::{order_path, Order, OrderFilter, OrdersApi, PlaceOrder, IDEMPOTENCY_KEY, PATH};
-use platform::extract::{Json, PathId, Query};
-use platform::openapi::{JsonBodyProblems, ServerProblems};
-use platform::page::{Page, PageRequest};
-use platform::{FieldError, Problem};
+use runtime::extract::{Json, PathId, Query};
 use serde::Deserialize;
 use utoipa::{IntoParams, OpenApi};
 use uuid::Uuid;
+use vocab::openapi::{JsonBodyProblems, ServerProblems};
+use vocab::page::{Page, PageRequest};
+use vocab::{FieldError, Problem};
 
 type Api = State<Arc<dyn OrdersApi>>;
 
@@ -136,7 +136,7 @@ struct ListQuery {
     #[param(value_type = Option<Uuid>)]
     cursor: Option<String>,
     /// Only the orders of this user.
-    #[serde(default, deserialize_with = "platform::id::deserialize_option")]
+    #[serde(default, deserialize_with = "vocab::id::deserialize_option")]
     user_id: Option<Uuid>,
 }
 

@@ -3,8 +3,8 @@
 use orders_api::{
     OrderItem, PlaceOrder, MAX_ITEMS, MAX_QUANTITY, MAX_SKU_CHARS, MAX_UNIT_PRICE_CENTS,
 };
-use platform::FieldError;
 use sha2::{Digest, Sha256};
+use vocab::FieldError;
 
 const MAX_KEY_LEN: usize = 255;
 

@@ -7,13 +7,12 @@ use chrono::Utc;
 use orders_api::{
     Order, OrderFilter, OrderPlaced, OrderStatus, OrdersApi, OrdersError, PlaceOrder,
 };
-use platform::db::{fault, Db, Tx};
-use platform::events::Envelope;
-use platform::outbox::Outbox;
-use platform::page::{Page, PageRequest};
-use platform::Problem;
+use runtime::db::{fault, Db, Tx};
+use runtime::outbox::Outbox;
 use users_api::{UsersApi, UsersError};
 use uuid::Uuid;
+use vocab::page::{Page, PageRequest};
+use vocab::Problem;
 
 use crate::rules::{self, ValidOrder};
 use crate::store;
@@ -63,7 +62,7 @@ impl LocalOrders {
     /// Writes the order, its key and its `OrderPlaced` event in one transaction; returns
     /// the order once committed.
     async fn write(&self, order: Order, key: Option<(String, String)>) -> sqlx::Result<Order> {
-        let event = Envelope::new(&OrderPlaced {
+        let event = runtime::events::envelope(&OrderPlaced {
             order_id: order.id,
             user_id: order.user_id,
             amount_cents: order.total_cents,
@@ -109,7 +108,7 @@ impl OrdersApi for LocalOrders {
         self.check_buyer(valid.order.user_id).await?;
         let now = Utc::now();
         let order = Order {
-            id: platform::new_id(),
+            id: vocab::new_id(),
             user_id: valid.order.user_id,
             currency: valid.order.currency,
             items: valid.order.items,

@@ -1,12 +1,12 @@
-//! The orders tables: orders, idempotency keys, and (through `platform`) outbox and inbox.
+//! The orders tables: orders, idempotency keys, and (through `runtime`) outbox and inbox.
 
 use chrono::{DateTime, Utc};
 use orders_api::{Order, OrderFilter, OrderItem, OrderStatus};
-use platform::db::{Db, Tx};
-use platform::page::PageRequest;
-use platform::{on_db, on_tx};
+use runtime::db::{Db, Tx};
+use runtime::{on_db, on_tx};
 use sqlx::FromRow;
 use uuid::Uuid;
+use vocab::page::PageRequest;
 
 #[derive(FromRow)]
 struct OrderRow {

@@ -2,9 +2,9 @@
 
 use async_trait::async_trait;
 use payments_api::{payment_path, Payment, PaymentFilter, PaymentsApi, PaymentsError, PATH};
-use platform::page::{Page, PageRequest};
-use platform::peer::Peer;
+use runtime::peer::Peer;
 use uuid::Uuid;
+use vocab::page::{Page, PageRequest};
 
 pub(crate) struct PaymentsClient {
     peer: Peer,

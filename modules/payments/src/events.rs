@@ -4,13 +4,14 @@ use async_trait::async_trait;
 use chrono::Utc;
 use orders_api::OrderPlaced;
 use payments_api::{Payment, PaymentAuthorized, PaymentDeclined, PaymentStatus};
-use platform::db::{Db, Tx};
-use platform::events::{Envelope, EventError, EventHandler};
-use platform::inbox;
-use platform::outbox::Outbox;
-use platform::trace;
+use runtime::db::{Db, Tx};
+use runtime::events::{EventError, EventHandler};
+use runtime::inbox;
+use runtime::outbox::Outbox;
+use runtime::trace;
 use tracing::{Instrument, Span};
 use uuid::Uuid;
+use vocab::events::Envelope;
 
 use crate::processor::Processor;
 use crate::store;
@@ -32,7 +33,7 @@ impl OrderEvents {
 
     fn outcome(&self, placed: &OrderPlaced) -> (Payment, Envelope) {
         let payment = Payment {
-            id: platform::new_id(),
+            id: vocab::new_id(),
             order_id: placed.order_id,
             amount_cents: placed.amount_cents,
             currency: placed.currency.clone(),
@@ -40,11 +41,11 @@ impl OrderEvents {
             created_at: Utc::now(),
         };
         let event = match payment.status {
-            PaymentStatus::Authorized => Envelope::new(&PaymentAuthorized {
+            PaymentStatus::Authorized => runtime::events::envelope(&PaymentAuthorized {
                 payment_id: payment.id,
                 order_id: payment.order_id,
             }),
-            PaymentStatus::Declined => Envelope::new(&PaymentDeclined {
+            PaymentStatus::Declined => runtime::events::envelope(&PaymentDeclined {
                 payment_id: payment.id,
                 order_id: payment.order_id,
                 reason: format!(

@@ -16,10 +16,11 @@ use std::sync::Arc;
 
 use orders_api::OrderPlaced;
 use payments_api::PaymentsApi;
-use platform::db::{Db, Location, Migrations};
-use platform::events::{Event, EventHandler};
-use platform::outbox::{Outbox, Relay, Subscriber};
-use platform::peer::Peer;
+use runtime::db::{Db, Location, Migrations};
+use runtime::events::EventHandler;
+use runtime::outbox::{Outbox, Relay, Subscriber};
+use runtime::peer::Peer;
+use vocab::events::Event;
 
 pub use router::{router, PaymentsDoc};
 

@@ -6,13 +6,13 @@ use axum::extract::State;
 use axum::routing::get;
 use axum::Router;
 use payments_api::{Payment, PaymentFilter, PaymentsApi, PATH};
-use platform::extract::{PathId, Query};
-use platform::openapi::ServerProblems;
-use platform::page::{Page, PageRequest};
-use platform::Problem;
+use runtime::extract::{PathId, Query};
 use serde::Deserialize;
 use utoipa::{IntoParams, OpenApi};
 use uuid::Uuid;
+use vocab::openapi::ServerProblems;
+use vocab::page::{Page, PageRequest};
+use vocab::Problem;
 
 type Api = State<Arc<dyn PaymentsApi>>;
 
@@ -58,7 +58,7 @@ struct ListQuery {
     #[param(value_type = Option<Uuid>)]
     cursor: Option<String>,
     /// Only the payment of this order.
-    #[serde(default, deserialize_with = "platform::id::deserialize_option")]
+    #[serde(default, deserialize_with = "vocab::id::deserialize_option")]
     order_id: Option<Uuid>,
 }
 

@@ -2,9 +2,9 @@
 
 use async_trait::async_trait;
 use payments_api::{Payment, PaymentFilter, PaymentsApi, PaymentsError};
-use platform::db::{fault, Db};
-use platform::page::{Page, PageRequest};
+use runtime::db::{fault, Db};
 use uuid::Uuid;
+use vocab::page::{Page, PageRequest};
 
 use crate::store;
 

@@ -2,11 +2,11 @@
 
 use chrono::{DateTime, Utc};
 use payments_api::{Payment, PaymentFilter, PaymentStatus};
-use platform::db::{Db, Tx};
-use platform::page::PageRequest;
-use platform::{on_db, on_tx};
+use runtime::db::{Db, Tx};
+use runtime::{on_db, on_tx};
 use sqlx::FromRow;
 use uuid::Uuid;
+use vocab::page::PageRequest;
 
 #[derive(FromRow)]
 struct PaymentRow {

@@ -1,10 +1,10 @@
 //! The contract over HTTP, for processes where the users module is not local.
 
 use async_trait::async_trait;
-use platform::page::{Page, PageRequest};
-use platform::peer::Peer;
+use runtime::peer::Peer;
 use users_api::{user_path, NewUser, User, UsersApi, UsersError, PATH};
 use uuid::Uuid;
+use vocab::page::{Page, PageRequest};
 
 pub(crate) struct UsersClient {
     peer: Peer,

@@ -12,8 +12,8 @@ mod store;
 
 use std::sync::Arc;
 
-use platform::db::{Db, Location, Migrations};
-use platform::peer::Peer;
+use runtime::db::{Db, Location, Migrations};
+use runtime::peer::Peer;
 use users_api::UsersApi;
 
 pub use router::{router, UsersDoc};

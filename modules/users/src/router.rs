@@ -6,13 +6,13 @@ use axum::extract::State;
 use axum::routing::{get, post};
 use axum::Router;
 use http::{header, StatusCode};
-use platform::extract::{Json, PathId, Query};
-use platform::openapi::{JsonBodyProblems, ServerProblems};
-use platform::page::{Page, PageRequest};
-use platform::Problem;
+use runtime::extract::{Json, PathId, Query};
 use serde::Deserialize;
 use users_api::{user_path, NewUser, User, UsersApi, PATH};
 use utoipa::{IntoParams, OpenApi};
+use vocab::openapi::{JsonBodyProblems, ServerProblems};
+use vocab::page::{Page, PageRequest};
+use vocab::Problem;
 
 type Api = State<Arc<dyn UsersApi>>;
 

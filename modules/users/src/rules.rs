@@ -1,7 +1,7 @@
 //! What makes a user acceptable. Input is parsed into these types at the edge of the
 //! module; past that point an `Email` is known to be well-formed.
 
-use platform::FieldError;
+use vocab::FieldError;
 
 /// A syntactically plausible email address. Deliverability is not checked: only a mail
 /// could tell, and that is not this module's business.

@@ -1,10 +1,10 @@
 //! The users module's implementation of its contract, on its own database.
 
 use async_trait::async_trait;
-use platform::db::{fault, Db};
-use platform::page::{Page, PageRequest};
+use runtime::db::{fault, Db};
 use users_api::{NewUser, User, UsersApi, UsersError};
 use uuid::Uuid;
+use vocab::page::{Page, PageRequest};
 
 use crate::rules::{Email, Name};
 use crate::store;

@@ -1,12 +1,12 @@
 //! The users table.
 
 use chrono::{DateTime, Utc};
-use platform::db::{Db, Tx};
-use platform::page::PageRequest;
-use platform::{on_db, on_tx};
+use runtime::db::{Db, Tx};
+use runtime::{on_db, on_tx};
 use sqlx::FromRow;
 use users_api::User;
 use uuid::Uuid;
+use vocab::page::PageRequest;
 
 use crate::rules::{Email, Name};
 
@@ -32,7 +32,7 @@ impl From<UserRow> for User {
 /// Inserts a user; fails with a unique violation when the email is taken.
 pub(crate) async fn insert(db: &Db, email: &Email, name: &Name) -> sqlx::Result<User> {
     let user = User {
-        id: platform::new_id(),
+        id: vocab::new_id(),
         email: email.as_str().to_owned(),
         name: name.as_str().to_owned(),
         created_at: Utc::now(),

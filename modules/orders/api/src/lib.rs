@@ -3,12 +3,12 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use http::StatusCode;
-use platform::events::Event;
-use platform::page::{Page, PageRequest};
-use platform::{FieldError, Problem};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
+use vocab::events::Event;
+use vocab::page::{Page, PageRequest};
+use vocab::{FieldError, Problem};
 
 pub const PATH: &str = "/orders";
 /// A repeat of `POST /orders` with the same key and body returns the first order.
@@ -43,11 +43,11 @@ pub struct OrderItem {
     )]
     pub sku: String,
     #[schema(minimum = 1, maximum = 10000, example = 2)]
-    #[serde(deserialize_with = "platform::integer::deserialize")]
+    #[serde(deserialize_with = "vocab::integer::deserialize")]
     pub quantity: u32,
     /// Price of one unit in minor units of the order's currency (cents).
     #[schema(minimum = 0, maximum = 9223372036854_i64, example = 1999)]
-    #[serde(deserialize_with = "platform::integer::deserialize")]
+    #[serde(deserialize_with = "vocab::integer::deserialize")]
     pub unit_price_cents: i64,
 }
 
@@ -56,7 +56,7 @@ pub struct OrderItem {
 #[serde(remote = "Self", deny_unknown_fields)]
 pub struct PlaceOrder {
     /// The buyer: an existing user, or the order is refused with a 422 `unknown-user`.
-    #[serde(deserialize_with = "platform::id::deserialize")]
+    #[serde(deserialize_with = "vocab::id::deserialize")]
     pub user_id: Uuid,
     /// ISO 4217 code, three capital letters.
     #[schema(pattern = "^[A-Z]{3}$", example = "EUR")]
@@ -66,7 +66,7 @@ pub struct PlaceOrder {
 }
 
 // With `remote = "Self"` on their derives: JSON must write them as objects, not arrays.
-platform::objects_only!(OrderItem, PlaceOrder);
+vocab::objects_only!(OrderItem, PlaceOrder);
 
 /// `pending` until payments decides, then `paid` or `payment_failed`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]

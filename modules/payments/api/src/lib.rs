@@ -3,12 +3,12 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use http::StatusCode;
-use platform::events::Event;
-use platform::page::{Page, PageRequest};
-use platform::{FieldError, Problem};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
+use vocab::events::Event;
+use vocab::page::{Page, PageRequest};
+use vocab::{FieldError, Problem};
 
 pub const PATH: &str = "/payments";
 

@@ -4,11 +4,11 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use http::StatusCode;
-use platform::page::{Page, PageRequest};
-use platform::{FieldError, Problem};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
+use vocab::page::{Page, PageRequest};
+use vocab::{FieldError, Problem};
 
 /// Where the module's resources live, for the router, the client and the gateway alike.
 pub const PATH: &str = "/users";
@@ -48,7 +48,7 @@ pub struct NewUser {
 }
 
 // With `remote = "Self"` on their derives: JSON must write them as objects, not arrays.
-platform::objects_only!(NewUser);
+vocab::objects_only!(NewUser);
 
 #[async_trait]
 pub trait UsersApi: Send + Sync {

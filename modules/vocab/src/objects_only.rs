@@ -120,7 +120,7 @@ impl<'de, D: Deserializer<'de>> Deserializer<'de> for ObjectOnly<D> {
 mod tests {
     use serde::{Deserialize, Serialize};
 
-    use crate::extract::parse_json;
+    use crate::json::parse as parse_json;
 
     #[derive(Debug, PartialEq, Serialize, Deserialize)]
     #[serde(remote = "Self", deny_unknown_fields)]

@@ -10,7 +10,7 @@ use sqlx::error::DatabaseError;
 use sqlx::postgres::PgDatabaseError;
 use sqlx::sqlite::SqliteError;
 
-use crate::problem::Problem;
+use vocab::problem::Problem;
 
 /// When a client refused for a storage fault may try again: long enough for space to be
 /// freed or a database server to restart, short enough not to give up on a brief fault.

@@ -1,5 +1,5 @@
-//! Events between modules: the envelope on the wire and in the outbox, and the handler
-//! trait a consuming module implements. The same trait is implemented by a module's own
+//! Events between modules: the handler trait a consuming module implements, and the
+//! delivery of a batch to a consumer in another process. The same trait is implemented by a module's own
 //! handler (delivery in memory) and by [`RemoteConsumer`] (delivery over HTTP), so the
 //! relay cannot tell them apart.
 
@@ -9,57 +9,19 @@ use async_trait::async_trait;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::routing::post;
 use axum::Router;
-use chrono::{DateTime, Utc};
 use http::StatusCode;
-use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
-use uuid::Uuid;
 
 use crate::extract::Json;
 use crate::metrics::EVENTS_REJECTED;
 use crate::peer::Peer;
-use crate::problem::Problem;
 use crate::{request_id, trace};
+use vocab::events::{Envelope, Event};
+use vocab::Problem;
 
-/// An event payload type, published under a fixed topic.
-pub trait Event: Serialize + DeserializeOwned {
-    const TOPIC: &'static str;
-}
-
-/// One event as stored in an outbox and delivered to consumers.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Envelope {
-    /// Unique per event; consumers record it to apply each event once.
-    pub id: Uuid,
-    pub topic: String,
-    pub occurred_at: DateTime<Utc>,
-    /// The request that caused the event, so one request can be followed across modules.
-    #[serde(default)]
-    pub request_id: Option<String>,
-    /// The W3C `traceparent` of the span that caused the event: its consumer handles it in
-    /// the same trace. Absent from events stored or sent before events carried a trace.
-    #[serde(default)]
-    pub traceparent: Option<String>,
-    pub payload: serde_json::Value,
-}
-
-impl Envelope {
-    /// Wraps an event, stamping it with the current request id and trace context.
-    pub fn new<E: Event>(event: &E) -> Self {
-        Self {
-            id: crate::new_id(),
-            topic: E::TOPIC.to_owned(),
-            occurred_at: Utc::now(),
-            request_id: request_id::current(),
-            traceparent: trace::current_traceparent(),
-            payload: serde_json::to_value(event).expect("event types serialize to JSON"),
-        }
-    }
-
-    /// The payload as `E`, or `None` when this envelope carries another topic.
-    pub fn decode<E: Event>(&self) -> Option<Result<E, serde_json::Error>> {
-        (self.topic == E::TOPIC).then(|| E::deserialize(&self.payload))
-    }
+/// Wraps an event in its envelope, stamping it with the current request id and trace
+/// context, so that its consumer handles it in the trace of the request that caused it.
+pub fn envelope<E: Event>(event: &E) -> Envelope {
+    Envelope::of(event, request_id::current(), trace::current_traceparent())
 }
 
 /// Why a batch of events was not applied. The relay retries every kind: events are never

@@ -18,7 +18,7 @@ pub fn parse(raw: &str) -> Option<Uuid> {
     Uuid::try_parse(raw).ok()
 }
 
-/// For id fields of request bodies: `#[serde(deserialize_with = "platform::id::deserialize")]`.
+/// For id fields of request bodies: `#[serde(deserialize_with = "vocab::id::deserialize")]`.
 pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Uuid, D::Error> {
     let raw = String::deserialize(deserializer)?;
     parse(&raw).ok_or_else(|| D::Error::custom(EXPECTED))

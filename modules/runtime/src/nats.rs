@@ -34,8 +34,9 @@ use futures::StreamExt;
 use tokio::sync::Mutex;
 use tokio_util::sync::CancellationToken;
 
-use crate::events::{Envelope, EventError, EventHandler};
+use crate::events::{EventError, EventHandler};
 use crate::metrics::{EVENTS_DELIVERED, PEER_RECEIVED_BYTES, PEER_REQUESTS, PEER_SENT_BYTES};
+use vocab::events::Envelope;
 
 /// The stream of every event that crosses processes.
 pub const STREAM: &str = "CLEAVE_EVENTS";

@@ -15,11 +15,12 @@ use tracing::Instrument;
 use uuid::Uuid;
 
 use crate::db::{Db, Tx};
-use crate::events::{Envelope, EventHandler};
+use crate::events::EventHandler;
 use crate::metrics::{EVENTS_DELIVERED, EVENTS_REDELIVERED};
 use crate::on_tx;
 use crate::trace;
 use backlog::Backlog;
+use vocab::events::Envelope;
 
 mod backlog;
 

@@ -9,8 +9,8 @@ use serde::Serialize;
 use utoipa::{OpenApi, ToSchema};
 
 use crate::db::Db;
-use crate::openapi::ServerProblems;
-use crate::problem::Problem;
+use vocab::openapi::ServerProblems;
+use vocab::problem::Problem;
 
 /// The health routes for a process owning `dbs` (named by module).
 pub fn router(dbs: Vec<(&'static str, Db)>) -> Router {

@@ -14,7 +14,7 @@ use http::{header, HeaderValue, StatusCode};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use crate::problem::Problem;
+use vocab::problem::Problem;
 
 const SCHEME: &str = "Bearer ";
 

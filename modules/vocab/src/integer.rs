@@ -1,7 +1,7 @@
 //! Integer fields of request bodies. JSON has one number type, and JSON Schema counts any
 //! number without a fractional part as an integer, so a client may well send `2.0` where
 //! the contract says integer; serde's integer types refuse that. Use on integer fields of
-//! request bodies with `#[serde(deserialize_with = "platform::integer::deserialize")]`.
+//! request bodies with `#[serde(deserialize_with = "vocab::integer::deserialize")]`.
 
 use serde::de::{Deserializer, Error};
 use serde::Deserialize;

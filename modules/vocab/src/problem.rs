@@ -1,7 +1,6 @@
 //! The error body of every failed request: RFC 9457 problem details.
 
-use axum::response::{IntoResponse, Response};
-use http::{header, HeaderValue, StatusCode};
+use http::StatusCode;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -146,19 +145,27 @@ impl std::fmt::Display for Problem {
     }
 }
 
-impl IntoResponse for Problem {
-    fn into_response(self) -> Response {
-        let status = self.status_code();
-        let retry_after = self.retry_after;
-        let mut response = (status, axum::Json(self)).into_response();
-        response
-            .headers_mut()
-            .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
-        if let Some(seconds) = retry_after {
+#[cfg(feature = "axum")]
+mod response {
+    use axum::response::{IntoResponse, Response};
+    use http::{header, HeaderValue};
+
+    use super::{Problem, PROBLEM_JSON};
+
+    impl IntoResponse for Problem {
+        fn into_response(self) -> Response {
+            let status = self.status_code();
+            let retry_after = self.retry_after;
+            let mut response = (status, axum::Json(self)).into_response();
             response
                 .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+                .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+            if let Some(seconds) = retry_after {
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+            }
+            response
         }
-        response
     }
 }

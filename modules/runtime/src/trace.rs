@@ -15,7 +15,7 @@ use opentelemetry_sdk::propagation::TraceContextPropagator;
 use tracing::Span;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
-use crate::events::Envelope;
+use vocab::events::Envelope;
 
 /// The W3C trace context header.
 pub const TRACEPARENT: &str = "traceparent";
@@ -149,7 +149,7 @@ mod tests {
 
     fn envelope(traceparent: Option<String>) -> Envelope {
         Envelope {
-            id: crate::new_id(),
+            id: vocab::new_id(),
             topic: "orders.order_placed".to_owned(),
             occurred_at: chrono::Utc::now(),
             request_id: None,

@@ -14,8 +14,8 @@ use crate::balance::Balanced;
 use crate::internal::InternalToken;
 use crate::metrics::{PEER_RECEIVED_BYTES, PEER_REQUESTS, PEER_SENT_BYTES};
 use crate::policy::{self, CallError, CallPolicy, Calls};
-use crate::problem::Problem;
 use crate::{request_id, trace};
+use vocab::problem::Problem;
 
 /// How long a peer may take to accept a connection, or to acknowledge what was sent to it
 /// on one, before it is taken for gone: far more than a round trip between the processes of

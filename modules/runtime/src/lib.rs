@@ -1,15 +1,10 @@
-//! Shared mechanisms of every cleave module. No business rule lives here.
+//! The runtime every cleave module runs on: its database, its events, its calls to other
+//! processes, its health and telemetry. No business rule lives here.
 //!
 //! # Layout
-//! - [`problem`]: RFC 9457 `application/problem+json` errors, the one error shape on the wire.
 //! - [`extract`]: axum extractors whose rejections come back as problems naming the field.
-//! - [`objects_only`]: request types that JSON must write as objects, never as arrays.
-//! - [`openapi`]: the problem responses the OpenAPI document's operations share.
-//! - [`id`]: ids in the one form the API writes, hyphenated UUIDs.
-//! - [`integer`]: integer fields of request bodies, which JSON may write as `2.0`.
-//! - [`page`]: cursor pagination shared by every list endpoint.
 //! - [`db`]: a module's own database, SQLite (one writer, several readers) or PostgreSQL.
-//! - [`events`]: the event envelope and the handler trait consumers implement.
+//! - [`events`]: the handler trait consumers implement, and delivery over HTTP.
 //! - [`outbox`]: events written in the producer's transaction, and the relay that delivers them.
 //! - [`inbox`]: the consumer's record of processed event ids, for idempotent handling.
 //! - [`nats`]: NATS JetStream as the event bus between processes.
@@ -28,26 +23,13 @@ pub mod db;
 pub mod events;
 pub mod extract;
 pub mod health;
-pub mod id;
 pub mod inbox;
-pub mod integer;
 pub mod internal;
 pub mod metrics;
 pub mod nats;
-pub mod objects_only;
-pub mod openapi;
 pub mod outbox;
-pub mod page;
 pub mod peer;
 pub mod policy;
-pub mod problem;
 pub mod request_id;
 pub mod telemetry;
 pub mod trace;
-
-pub use problem::{FieldError, Problem};
-
-/// A new time-ordered id (UUID v7): ids sort by creation time, which keyset pagination relies on.
-pub fn new_id() -> uuid::Uuid {
-    uuid::Uuid::now_v7()
-}
