@@ -3,9 +3,9 @@
 //! Group `users_get` asks for the same user five ways, side by side in one run:
 //! - `direct_sql`: the SELECT of the users store, run with sqlx on the module's own reader
 //!   pool and decoded into the same `User`: no module, no trait.
-//! - `in_process`: `UsersApi::get` on `UsersModule` through `Arc<dyn UsersApi>`, what orders
+//! - `in_process`: `UsersApi::get` on the local users module through `Arc<dyn UsersApi>`, what orders
 //!   does in the all-in-one. Goal: `in_process − direct_sql` < 1 µs.
-//! - `over_http`: `UsersApi::get` through `users::client` to `users::router` served on a
+//! - `over_http`: `UsersApi::get` through the users module's client to its router served on a
 //!   loopback port, what orders does when users runs in another process.
 //! - `over_http_served`: the same client against the users module as `cleave --role=users`
 //!   serves it (`compose::build` + `server::serve`: request id, request span, metrics, panic
@@ -58,13 +58,13 @@ use hyper::client::conn::http1::SendRequest;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use runtime::db::{Db, Location};
+use runtime::module::{Apis, Local};
 use runtime::peer::{http_client, Peer};
 use sqlx::SqlitePool;
 use tempfile::TempDir;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::runtime::Runtime;
 use tokio_util::sync::CancellationToken;
-use users::UsersModule;
 use users_api::{user_path, NewUser, User, UsersApi, UsersError};
 use uuid::Uuid;
 use vocab::page::{Page, PageRequest};
@@ -106,9 +106,21 @@ fn ada() -> NewUser {
     }
 }
 
+/// The users module, open here on SQLite in `dir`.
+async fn open_users(dir: &std::path::Path) -> Local {
+    users::MODULE
+        .open_at(
+            &Location::SqliteDir(dir.to_owned()),
+            &Apis::default(),
+            &users::MODULE.flags_from(&[]),
+        )
+        .await
+        .expect("users opens")
+}
+
 fn peer(addr: SocketAddr) -> Peer {
     Peer::new(
-        users::NAME,
+        users_api::NAME,
         &format!("http://{addr}"),
         http_client(PEER_TIMEOUT),
     )
@@ -432,39 +444,33 @@ fn users_get(c: &mut Criterion) {
     // One users database. The calling side and the plain users server each open the module
     // on it, each on its own runtime, as two processes sharing a file would.
     let dir = TempDir::new().expect("a temp dir");
-    let local = client
-        .block_on(UsersModule::open(&Location::SqliteDir(
-            dir.path().to_owned(),
-        )))
-        .expect("users opens");
+    let local = client.block_on(open_users(dir.path()));
+    let in_process: Arc<dyn UsersApi> = local.api.get();
     let user = client
-        .block_on(local.api().create(ada()))
+        .block_on(in_process.create(ada()))
         .expect("a user is created");
     let id = user.id;
-    let in_process = local.api();
-    let Db::Sqlite(db) = local.db() else {
+    let Db::Sqlite(db) = &local.db else {
         unreachable!("the users module was opened on SQLite")
     };
     let reader = db.reader().clone();
 
-    let served_module = server
-        .block_on(UsersModule::open(&Location::SqliteDir(
-            dir.path().to_owned(),
-        )))
-        .expect("users opens");
-    let over_http = users::client(peer(serve_router(
+    let served_module = server.block_on(open_users(dir.path()));
+    let over_http: Arc<dyn UsersApi> = (users::MODULE.client)(peer(serve_router(
         &server,
-        users::router(served_module.api()),
-    )));
+        (users::MODULE.router)(&served_module.api),
+    )))
+    .get();
 
     // `cleave --role=users` keeps its own data dir: its user has another id, same shape.
     let stop = CancellationToken::new();
     let cleave_dir = TempDir::new().expect("a temp dir");
-    let over_http_served = users::client(peer(serve_cleave_users(
+    let over_http_served: Arc<dyn UsersApi> = (users::MODULE.client)(peer(serve_cleave_users(
         &server,
         cleave_dir.path(),
         stop.clone(),
-    )));
+    )))
+    .get();
     let served_id = client
         .block_on(over_http_served.create(ada()))
         .expect("a user is created")
@@ -523,10 +529,10 @@ fn dispatch(c: &mut Criterion) {
     let user = runtime
         .block_on(async {
             let dir = TempDir::new().expect("a temp dir");
-            UsersModule::open(&Location::SqliteDir(dir.path().to_owned()))
+            open_users(dir.path())
                 .await
-                .expect("users opens")
-                .api()
+                .api
+                .get::<dyn UsersApi>()
                 .create(ada())
                 .await
         })

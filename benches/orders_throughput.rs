@@ -249,8 +249,8 @@ impl Outboxes {
                 .connect_with(options)
         };
         Self {
-            orders: open(orders::NAME).await.expect("orders.db opens"),
-            payments: open(payments::NAME).await.expect("payments.db opens"),
+            orders: open(orders_api::NAME).await.expect("orders.db opens"),
+            payments: open(payments_api::NAME).await.expect("payments.db opens"),
         }
     }
 
@@ -389,7 +389,7 @@ mod bare {
     static PAYMENTS: Migrator = sqlx::migrate!("./migrations/payments/sqlite");
 
     /// The largest amount authorized, as the all-in-one's default processor.
-    const LIMIT_CENTS: i64 = payments::processor::DEFAULT_LIMIT_CENTS;
+    const LIMIT_CENTS: i64 = 100_000;
     /// Outbox rows read per batch, as the relay does.
     const BATCH: i64 = 100;
 
@@ -450,9 +450,9 @@ mod bare {
             let path = data_dir.join(format!("{module}.db"));
             async move { Pools::open(&path, migrator).await }
         };
-        let users = open(users::NAME, &USERS).await;
-        let orders = open(orders::NAME, &ORDERS).await;
-        let payments = open(payments::NAME, &PAYMENTS).await;
+        let users = open(users_api::NAME, &USERS).await;
+        let orders = open(orders_api::NAME, &ORDERS).await;
+        let payments = open(payments_api::NAME, &PAYMENTS).await;
 
         let user_id = Uuid::now_v7();
         sqlx::query(
@@ -466,7 +466,7 @@ mod bare {
         .execute(&users.writer)
         .await
         .expect("a user is inserted");
-        for (db, subscriber) in [(&orders, payments::NAME), (&payments, orders::NAME)] {
+        for (db, subscriber) in [(&orders, payments_api::NAME), (&payments, orders_api::NAME)] {
             sqlx::query("INSERT INTO outbox_cursor (subscriber, last_seq) VALUES (?, 0)")
                 .bind(subscriber)
                 .execute(&db.writer)
@@ -709,13 +709,13 @@ mod bare {
                 .await?;
             }
         }
-        forget_delivered(&mut tx, payments::NAME, last).await?;
+        forget_delivered(&mut tx, payments_api::NAME, last).await?;
         tx.commit().await?;
 
         // Payments: its outcome events are applied.
         if let Some(seq) = last_outcome {
             let mut tx = payments.writer.begin().await?;
-            forget_delivered(&mut tx, orders::NAME, seq).await?;
+            forget_delivered(&mut tx, orders_api::NAME, seq).await?;
             tx.commit().await?;
         }
         Ok(Some(last))

@@ -1,25 +1,21 @@
 //! The composition root: the only place that decides, per module, whether it runs here or
-//! is reached over HTTP, and how events travel between modules.
+//! is reached over HTTP, and how events travel between modules. It knows the modules only
+//! through the binary's list.
 
 use std::sync::Arc;
 
 use axum::Router;
-use orders::OrdersModule;
-use orders_api::OrdersApi;
-use payments::processor::Processor;
-use payments::PaymentsModule;
-use payments_api::PaymentsApi;
 use runtime::db::Db;
 use runtime::events::{consumer_path, consumer_router, EventHandler, RemoteConsumer};
 use runtime::internal;
+use runtime::module::{Apis, Local, Module};
 use runtime::nats::{self, Consumes, NatsConsumer};
 use runtime::outbox::{Relay, Subscriber};
 use runtime::peer::{self, Peer};
-use users::UsersModule;
-use users_api::UsersApi;
 
 use crate::cli::{EventBus, ModuleArgs, ServeArgs};
 use crate::limits;
+use crate::modules::MODULES;
 
 /// Everything a process runs, before it starts serving.
 pub struct Composition {
@@ -35,178 +31,158 @@ pub struct Composition {
     pub dbs: Vec<Db>,
 }
 
-/// The local modules of a role set, opened (which applies their migrations).
-struct Local {
-    users: Option<UsersModule>,
-    orders: Option<OrdersModule>,
-    payments: Option<PaymentsModule>,
+/// Where a module runs, as seen from this process: decided once, here.
+enum Place {
+    Local(Local),
+    /// In another process; `None` when this process never calls it.
+    Remote(Option<Peer>),
 }
 
-impl Local {
-    fn dbs(&self) -> Vec<(&'static str, Db)> {
-        let mut dbs = Vec::new();
-        if let Some(m) = &self.users {
-            dbs.push((users::NAME, m.db().clone()));
-        }
-        if let Some(m) = &self.orders {
-            dbs.push((orders::NAME, m.db().clone()));
-        }
-        if let Some(m) = &self.payments {
-            dbs.push((payments::NAME, m.db().clone()));
-        }
-        dbs
-    }
-}
-
-/// Applies the migrations of the modules in `roles`; returns their names.
+/// Applies the migrations of the modules in `args.role`; returns their names.
 pub async fn migrate(args: &ModuleArgs) -> anyhow::Result<Vec<&'static str>> {
-    let roles = args.role;
     let mut done = Vec::new();
-    if roles.users {
-        users::migrate(&args.location(users::NAME)).await?;
-        done.push(users::NAME);
-    }
-    if roles.orders {
-        orders::migrate(&args.location(orders::NAME)).await?;
-        done.push(orders::NAME);
-    }
-    if roles.payments {
-        payments::migrate(&args.location(payments::NAME)).await?;
-        done.push(payments::NAME);
+    for module in MODULES.iter().filter(|m| args.role.runs(m.name)) {
+        module.migrate(&args.location(module.name)).await?;
+        done.push(module.name);
     }
     Ok(done)
 }
 
-/// Opens the modules of `roles`; orders checks buyers with the local users module, or with
-/// `remote_users` when users runs elsewhere.
-async fn open(
-    args: &ModuleArgs,
-    remote_users: Arc<dyn UsersApi>,
-    processor: Processor,
-) -> anyhow::Result<Local> {
-    let roles = args.role;
-    let users = match roles.users {
-        true => Some(UsersModule::open(&args.location(users::NAME)).await?),
-        false => None,
-    };
-    let users_api = users.as_ref().map_or(remote_users, UsersModule::api);
-    let orders = match roles.orders {
-        true => Some(OrdersModule::open(&args.location(orders::NAME), users_api).await?),
-        false => None,
-    };
-    let payments = match roles.payments {
-        true => Some(PaymentsModule::open(&args.location(payments::NAME), processor).await?),
-        false => None,
-    };
-    Ok(Local {
-        users,
-        orders,
-        payments,
-    })
-}
-
 /// Builds the process for `args`.
 pub async fn build(args: &ServeArgs) -> anyhow::Result<Composition> {
-    let roles = args.modules.role;
+    let roles = &args.modules.role;
     let token = args.internal_token()?;
     let http = peer::http_client(args.peer_timeout());
     let policy = args.call_policy();
-    let peer = |name: &'static str, url: &str| {
-        Peer::with_policy(name, url, http.clone(), &policy).with_internal_token(token.clone())
-    };
-    let users_peer = peer(users::NAME, &args.users_url);
-    let orders_peer = peer(orders::NAME, &args.orders_url);
-    let payments_peer = peer(payments::NAME, &args.payments_url);
+    let bus_wanted = matches!(args.event_bus, EventBus::Nats(_));
 
-    let processor = Processor {
-        limit_cents: args.payment_limit_cents,
+    // A module elsewhere gets a peer only if this process calls it: to serve its API at the
+    // gateway, for a local module that calls it, or to post its events over HTTP.
+    let called = |module: &Module| {
+        roles.gateway
+            || MODULES.iter().any(|m| {
+                roles.runs(m.name)
+                    && (m.calls.contains(&module.name)
+                        || (!bus_wanted && !m.topics_for(module).is_empty()))
+            })
     };
-    let local = open(&args.modules, users::client(users_peer.clone()), processor).await?;
+    let mut apis = Apis::default();
+    let mut places = Vec::with_capacity(MODULES.len());
+    for module in MODULES {
+        let place = if roles.runs(module.name) {
+            let local = module
+                .open_at(
+                    &args.modules.location(module.name),
+                    &apis,
+                    args.module_flags.matches(),
+                )
+                .await?;
+            apis.insert(module.name, local.api.clone());
+            Place::Local(local)
+        } else {
+            let peer = called(module).then(|| {
+                Peer::with_policy(
+                    module.name,
+                    args.peers.of(module.name),
+                    http.clone(),
+                    &policy,
+                )
+                .with_internal_token(token.clone())
+            });
+            if let Some(peer) = &peer {
+                apis.insert(module.name, (module.client)(peer.clone()));
+            }
+            Place::Remote(peer)
+        };
+        places.push((*module, place));
+    }
 
+    // The public routes: each local module's, and, at the gateway, each remote module's
+    // over its client, so that validation and errors are the same code in every topology.
     let mut api = Router::new();
-    let mut relays = Vec::new();
-
-    let users_api: Option<Arc<dyn UsersApi>> = match &local.users {
-        Some(m) => Some(m.api()),
-        None => roles.gateway.then(|| users::client(users_peer)),
-    };
-    if let Some(users) = users_api {
-        api = api.merge(users::router(users));
+    for (module, place) in &places {
+        let contract = match place {
+            Place::Local(local) => Some(&local.api),
+            Place::Remote(_) if roles.gateway => apis.contract(module.name),
+            Place::Remote(_) => None,
+        };
+        if let Some(contract) = contract {
+            api = api.merge((module.router)(contract));
+        }
     }
 
-    let orders_api: Option<Arc<dyn OrdersApi>> = match &local.orders {
-        Some(m) => Some(m.api()),
-        None => roles.gateway.then(|| orders::client(orders_peer.clone())),
-    };
-    if let Some(orders) = orders_api {
-        api = api.merge(orders::router(orders));
-    }
-
-    let payments_api: Option<Arc<dyn PaymentsApi>> = match &local.payments {
-        Some(m) => Some(m.api()),
-        None => roles
-            .gateway
-            .then(|| payments::client(payments_peer.clone())),
-    };
-    if let Some(payments) = payments_api {
-        api = api.merge(payments::router(payments));
-    }
-
-    // Events: orders → payments (OrderPlaced), payments → orders (payment outcomes).
-    // In memory when both ends are here; when the consumer is elsewhere, over HTTP or
-    // through the NATS stream.
-    let orders_handler = local.orders.as_ref().map(OrdersModule::event_handler);
-    let payments_handler = local.payments.as_ref().map(PaymentsModule::event_handler);
-    // Only a process that holds one of the two event partners without the other sends or
-    // receives events across processes, and so needs the bus.
-    let events_cross = local.orders.is_some() != local.payments.is_some();
+    // Events: a relay per local producer with a subscriber per consuming module, wherever
+    // it runs: in memory when it is here, over HTTP or through the bus when it is not. Only
+    // a process with an event partner elsewhere needs the bus.
+    let crosses = places.iter().any(|(module, place)| {
+        matches!(place, Place::Local(_))
+            && places.iter().any(|(other, there)| {
+                matches!(there, Place::Remote(_))
+                    && !(module.topics_for(other).is_empty() && other.topics_for(module).is_empty())
+            })
+    });
     let bus = match &args.event_bus {
-        EventBus::Nats(url) if events_cross => {
+        EventBus::Nats(url) if crosses => {
             Some(nats::Bus::connect(url, &format!("cleave {roles}"), every_consumer()).await?)
         }
         _ => None,
     };
-    let consumer = |local: Option<Arc<dyn EventHandler>>, peer: Peer, module: &'static str| {
-        local.unwrap_or_else(|| match &bus {
-            Some(bus) => bus.publisher(),
-            None => Arc::new(RemoteConsumer::new(peer, module)),
-        })
-    };
-    if let Some(m) = &local.orders {
-        let handler = consumer(payments_handler.clone(), payments_peer, payments::NAME);
-        relays.push(m.relay(vec![Subscriber {
-            name: payments::NAME,
-            topics: payments::CONSUMES,
-            handler,
-        }]));
+    let mut relays = Vec::new();
+    for (producer, place) in &places {
+        let Place::Local(local) = place else { continue };
+        let subscribers: Vec<Subscriber> = places
+            .iter()
+            .filter_map(|(consumer, there)| {
+                let topics = producer.topics_for(consumer);
+                if topics.is_empty() {
+                    return None;
+                }
+                let handler: Arc<dyn EventHandler> = match (there, &bus) {
+                    (Place::Local(local), _) => local.events.clone()?,
+                    (Place::Remote(_), Some(bus)) => bus.publisher(consumer.name),
+                    (Place::Remote(peer), None) => {
+                        Arc::new(RemoteConsumer::new(peer.clone()?, consumer.name))
+                    }
+                };
+                Some(Subscriber {
+                    name: consumer.name,
+                    topics,
+                    handler,
+                })
+            })
+            .collect();
+        if !subscribers.is_empty() {
+            relays.push(Relay::new(local.db.clone(), subscribers));
+        }
     }
-    if let Some(m) = &local.payments {
-        let handler = consumer(orders_handler.clone(), orders_peer, orders::NAME);
-        relays.push(m.relay(vec![Subscriber {
-            name: orders::NAME,
-            topics: orders::CONSUMES,
-            handler,
-        }]));
-    }
-    // A consumer's route (or, with NATS, its consumer task) exists only where a producer
-    // it consumes from runs in another process: in one process events never leave it,
-    // and a route that is not there cannot be called from outside.
+
+    // A consumer's route (or, with the bus, its consumer task) exists only where a
+    // producer it consumes from runs in another process: in one process events never
+    // leave it, and a route that is not there cannot be called from outside.
     let mut internal = Router::new();
     let mut internal_paths = Vec::new();
     let mut consumers = Vec::new();
-    let mut receive = |handler: Arc<dyn EventHandler>, consumes: Consumes| match &bus {
-        Some(bus) => consumers.push(bus.consumer(consumes, handler)),
-        None => {
-            internal =
-                std::mem::take(&mut internal).merge(consumer_router(consumes.module, handler));
-            internal_paths.push(consumer_path(consumes.module));
+    for (consumer, place) in &places {
+        let Place::Local(Local {
+            events: Some(handler),
+            ..
+        }) = place
+        else {
+            continue;
+        };
+        let from_elsewhere = places.iter().any(|(producer, there)| {
+            matches!(there, Place::Remote(_)) && !producer.topics_for(consumer).is_empty()
+        });
+        if !from_elsewhere {
+            continue;
         }
-    };
-    if let Some(handler) = orders_handler.filter(|_| local.payments.is_none()) {
-        receive(handler, ORDERS_CONSUME);
-    }
-    if let Some(handler) = payments_handler.filter(|_| local.orders.is_none()) {
-        receive(handler, PAYMENTS_CONSUME);
+        match &bus {
+            Some(bus) => consumers.push(bus.consumer(consumes(consumer), handler.clone())),
+            None => {
+                internal = internal.merge(consumer_router(consumer.name, handler.clone()));
+                internal_paths.push(consumer_path(consumer.name));
+            }
+        }
     }
     if token.is_none() && !internal_paths.is_empty() {
         tracing::warn!(
@@ -215,8 +191,15 @@ pub async fn build(args: &ServeArgs) -> anyhow::Result<Composition> {
         );
     }
 
+    let dbs: Vec<(&'static str, Db)> = places
+        .iter()
+        .filter_map(|(module, place)| match place {
+            Place::Local(local) => Some((module.name, local.db.clone())),
+            Place::Remote(_) => None,
+        })
+        .collect();
     // The contract is the product's, not a module's: every process serves the same one.
-    let router = runtime::health::router(local.dbs())
+    let router = runtime::health::router(dbs.clone())
         .merge(crate::openapi::router())
         .merge(limits::public(api, args.limits(), roles.gateway))
         .merge(internal::guard(internal, token));
@@ -224,21 +207,23 @@ pub async fn build(args: &ServeArgs) -> anyhow::Result<Composition> {
         router,
         relays,
         consumers,
-        dbs: local.dbs().into_iter().map(|(_, db)| db).collect(),
+        dbs: dbs.into_iter().map(|(_, db)| db).collect(),
     })
 }
 
-const ORDERS_CONSUME: Consumes = Consumes {
-    module: orders::NAME,
-    topics: orders::CONSUMES,
-};
-const PAYMENTS_CONSUME: Consumes = Consumes {
-    module: payments::NAME,
-    topics: payments::CONSUMES,
-};
+fn consumes(module: &'static Module) -> Consumes {
+    Consumes {
+        module: module.name,
+        topics: module.consumes,
+    }
+}
 
 /// Every consuming module of the deployment, wherever it runs: each process that uses the
 /// bus makes sure all their consumers exist before it publishes.
 fn every_consumer() -> Vec<Consumes> {
-    vec![ORDERS_CONSUME, PAYMENTS_CONSUME]
+    MODULES
+        .iter()
+        .filter(|module| !module.consumes.is_empty())
+        .map(|module| consumes(module))
+        .collect()
 }

@@ -26,8 +26,8 @@ fn main() -> ExitCode {
             Command::Migrate(args) => cleave::compose::migrate(&args).await.map(|modules| {
                 tracing::info!(?modules, data_dir = %args.data_dir.display(), "migrated");
             }),
-            Command::Up(args) => cleave::up::run(args).await,
-            Command::Compare(args) => cleave::compare::run(args).await,
+            Command::Up(args) => tools::up::run(args, cleave::modules::MODULES).await,
+            Command::Compare(args) => tools::compare::run(args, cleave::modules::MODULES).await,
             Command::Probe(args) => cleave::probe::run(args).await,
             Command::Openapi => {
                 print!("{}", cleave::openapi::document_json());

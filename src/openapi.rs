@@ -11,6 +11,8 @@ use utoipa::openapi::path::{HttpMethod, OperationBuilder, PathItem};
 use utoipa::openapi::schema::{ObjectBuilder, Type};
 use utoipa::openapi::{ContentBuilder, ResponseBuilder};
 use utoipa::OpenApi;
+
+use crate::modules::MODULES;
 use vocab::{FieldError, Problem};
 
 mod html;
@@ -30,9 +32,9 @@ struct Contract;
 /// The document, assembled from each module's part.
 pub fn document() -> serde_json::Value {
     let mut doc = Contract::openapi();
-    doc.merge(users::UsersDoc::openapi());
-    doc.merge(orders::OrdersDoc::openapi());
-    doc.merge(payments::PaymentsDoc::openapi());
+    for module in MODULES {
+        doc.merge((module.openapi)());
+    }
     doc.merge(HealthDoc::openapi());
     doc.paths
         .paths

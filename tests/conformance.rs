@@ -6,16 +6,15 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use orders::OrdersModule;
-use orders_api::{OrderFilter, OrderItem, OrderPlaced, OrderStatus, OrdersError, PlaceOrder};
-use payments::processor::Processor;
-use payments::PaymentsModule;
-use payments_api::{PaymentFilter, PaymentStatus, PaymentsError};
+use orders_api::{
+    OrderFilter, OrderItem, OrderPlaced, OrderStatus, OrdersApi, OrdersError, PlaceOrder,
+};
+use payments_api::{PaymentFilter, PaymentStatus, PaymentsApi, PaymentsError};
 use runtime::db::Location;
 use runtime::events::{consumer_router, EventHandler, RemoteConsumer};
+use runtime::module::{Api, Apis, Local, Module};
 use runtime::peer::{http_client, Peer};
 use tempfile::TempDir;
-use users::UsersModule;
 use users_api::{NewUser, UsersApi, UsersError};
 use uuid::Uuid;
 use vocab::events::Envelope;
@@ -47,6 +46,28 @@ fn dead_peer(name: &'static str) -> Peer {
     )
 }
 
+/// `module`, open here on SQLite in `dir` with the flags `flags`, calling `apis`.
+async fn open(module: &'static Module, dir: &TempDir, apis: &Apis, flags: &[&str]) -> Local {
+    let location = Location::SqliteDir(dir.path().to_owned());
+    module
+        .open_at(&location, apis, &module.flags_from(flags))
+        .await
+        .unwrap()
+}
+
+/// `module`'s contract over HTTP, to its router serving `api` on a loopback port.
+async fn over_http(module: &'static Module, api: &Api) -> Api {
+    (module.client)(serve(module.name, (module.router)(api)).await)
+}
+
+/// The users module open here, and the contracts a module calling it is given.
+async fn users_here(dir: &TempDir) -> (Local, Apis) {
+    let users = open(&users::MODULE, dir, &Apis::default(), &[]).await;
+    let mut apis = Apis::default();
+    apis.insert(users_api::NAME, users.api.clone());
+    (users, apis)
+}
+
 fn new_user(email: &str) -> NewUser {
     NewUser {
         email: email.into(),
@@ -67,13 +88,11 @@ fn order_for(user_id: Uuid, unit_price_cents: i64) -> PlaceOrder {
 }
 
 /// The users module, local and over HTTP.
-async fn users_both_ways(dir: &TempDir) -> (UsersModule, [Arc<dyn UsersApi>; 2]) {
-    let module = UsersModule::open(&Location::SqliteDir(dir.path().to_owned()))
-        .await
-        .unwrap();
-    let remote = users::client(serve("users", users::router(module.api())).await);
-    let local = module.api();
-    (module, [local, remote])
+async fn users_both_ways(dir: &TempDir) -> (Local, [Arc<dyn UsersApi>; 2]) {
+    let module = open(&users::MODULE, dir, &Apis::default(), &[]).await;
+    let remote = over_http(&users::MODULE, &module.api).await;
+    let local = module.api.get();
+    (module, [local, remote.get()])
 }
 
 #[tokio::test]
@@ -142,19 +161,20 @@ async fn users_list_pages_through_every_user_once() {
 #[tokio::test]
 async fn orders_contract_is_the_same_in_process_and_over_http() {
     let dir = TempDir::new().unwrap();
-    let users = UsersModule::open(&Location::SqliteDir(dir.path().to_owned()))
-        .await
-        .unwrap();
+    let (users, apis) = users_here(&dir).await;
     let buyer = users
-        .api()
+        .api
+        .get::<dyn UsersApi>()
         .create(new_user("buyer@example.com"))
         .await
         .unwrap();
-    let module = OrdersModule::open(&Location::SqliteDir(dir.path().to_owned()), users.api())
-        .await
-        .unwrap();
-    let remote = orders::client(serve("orders", orders::router(module.api())).await);
-    for (side, api) in ["local", "http"].into_iter().zip([module.api(), remote]) {
+    let module = open(&orders::MODULE, &dir, &apis, &[]).await;
+    let remote = over_http(&orders::MODULE, &module.api).await;
+    let local: Arc<dyn OrdersApi> = module.api.get();
+    for (side, api) in ["local", "http"]
+        .into_iter()
+        .zip([local.clone(), remote.get()])
+    {
         let placed = api.place(order_for(buyer.id, 1999), None).await.unwrap();
         assert_eq!(
             (placed.status, placed.total_cents),
@@ -196,11 +216,7 @@ async fn orders_contract_is_the_same_in_process_and_over_http() {
     let mine = OrderFilter {
         user_id: Some(buyer.id),
     };
-    let listed = module
-        .api()
-        .list(mine, PageRequest::default())
-        .await
-        .unwrap();
+    let listed = local.list(mine, PageRequest::default()).await.unwrap();
     assert_eq!(
         listed.data.len(),
         4,
@@ -209,8 +225,7 @@ async fn orders_contract_is_the_same_in_process_and_over_http() {
     let nobody = OrderFilter {
         user_id: Some(Uuid::now_v7()),
     };
-    assert!(module
-        .api()
+    assert!(local
         .list(nobody, PageRequest::default())
         .await
         .unwrap()
@@ -221,14 +236,12 @@ async fn orders_contract_is_the_same_in_process_and_over_http() {
 #[tokio::test]
 async fn orders_answer_unavailable_when_users_cannot_be_reached() {
     let dir = TempDir::new().unwrap();
-    let module = OrdersModule::open(
-        &Location::SqliteDir(dir.path().to_owned()),
-        users::client(dead_peer("users")),
-    )
-    .await
-    .unwrap();
-    let remote = orders::client(serve("orders", orders::router(module.api())).await);
-    for (side, api) in ["local", "http"].into_iter().zip([module.api(), remote]) {
+    let mut apis = Apis::default();
+    apis.insert(users_api::NAME, (users::MODULE.client)(dead_peer("users")));
+    let module = open(&orders::MODULE, &dir, &apis, &[]).await;
+    let remote = over_http(&orders::MODULE, &module.api).await;
+    let sides: [Arc<dyn OrdersApi>; 2] = [module.api.get(), remote.get()];
+    for (side, api) in ["local", "http"].into_iter().zip(sides) {
         match api.place(order_for(Uuid::now_v7(), 1), None).await {
             Err(OrdersError::Other(problem)) => assert_eq!(problem.status, 503, "{side}"),
             other => panic!("{side}: expected 503, got {other:?}"),
@@ -248,23 +261,25 @@ fn placed(amount_cents: i64) -> Envelope {
 #[tokio::test]
 async fn payments_charge_each_order_once_however_often_the_event_arrives() {
     let dir = TempDir::new().unwrap();
-    let module = PaymentsModule::open(
-        &Location::SqliteDir(dir.path().to_owned()),
-        Processor { limit_cents: 1000 },
+    let module = open(
+        &payments::MODULE,
+        &dir,
+        &Apis::default(),
+        &["--payment-limit-cents", "1000"],
     )
-    .await
-    .unwrap();
+    .await;
+    let handler = module.events.clone().unwrap();
     let peer = serve(
-        "payments",
-        payments::router(module.api())
-            .merge(consumer_router(payments::NAME, module.event_handler())),
+        payments_api::NAME,
+        (payments::MODULE.router)(&module.api)
+            .merge(consumer_router(payments_api::NAME, handler.clone())),
     )
     .await;
     let remote_handler: Arc<dyn EventHandler> =
-        Arc::new(RemoteConsumer::new(peer.clone(), payments::NAME));
-    let remote_api = payments::client(peer);
-    let handlers = [module.event_handler(), remote_handler];
-    let apis = [module.api(), remote_api];
+        Arc::new(RemoteConsumer::new(peer.clone(), payments_api::NAME));
+    let remote_api = (payments::MODULE.client)(peer);
+    let handlers = [handler, remote_handler];
+    let apis: [Arc<dyn PaymentsApi>; 2] = [module.api.get(), remote_api.get()];
 
     for (side, handler) in ["local", "http"].into_iter().zip(handlers) {
         let cheap = placed(1000);
@@ -300,32 +315,24 @@ async fn payments_charge_each_order_once_however_often_the_event_arrives() {
 #[tokio::test]
 async fn the_first_payment_outcome_settles_an_order_for_good() {
     let dir = TempDir::new().unwrap();
-    let users = UsersModule::open(&Location::SqliteDir(dir.path().to_owned()))
-        .await
-        .unwrap();
+    let (users, apis) = users_here(&dir).await;
     let buyer = users
-        .api()
+        .api
+        .get::<dyn UsersApi>()
         .create(new_user("late@example.com"))
         .await
         .unwrap();
-    let module = OrdersModule::open(&Location::SqliteDir(dir.path().to_owned()), users.api())
-        .await
-        .unwrap();
+    let module = open(&orders::MODULE, &dir, &apis, &[]).await;
+    let local = module.events.clone().unwrap();
+    let orders: Arc<dyn OrdersApi> = module.api.get();
     let peer = serve(
-        "orders",
-        consumer_router(orders::NAME, module.event_handler()),
+        orders_api::NAME,
+        consumer_router(orders_api::NAME, local.clone()),
     )
     .await;
-    let remote: Arc<dyn EventHandler> = Arc::new(RemoteConsumer::new(peer, orders::NAME));
-    for (side, handler) in ["local", "http"]
-        .into_iter()
-        .zip([module.event_handler(), remote])
-    {
-        let order = module
-            .api()
-            .place(order_for(buyer.id, 1), None)
-            .await
-            .unwrap();
+    let remote: Arc<dyn EventHandler> = Arc::new(RemoteConsumer::new(peer, orders_api::NAME));
+    for (side, handler) in ["local", "http"].into_iter().zip([local, remote]) {
+        let order = orders.place(order_for(buyer.id, 1), None).await.unwrap();
         let paid = runtime::events::envelope(&payments_api::PaymentAuthorized {
             payment_id: Uuid::now_v7(),
             order_id: order.id,
@@ -339,7 +346,7 @@ async fn the_first_payment_outcome_settles_an_order_for_good() {
             .handle(&[paid.clone(), declined, paid])
             .await
             .unwrap();
-        let settled = module.api().get(order.id).await.unwrap();
+        let settled = orders.get(order.id).await.unwrap();
         assert_eq!(settled.status, OrderStatus::Paid, "{side}");
         assert!(settled.updated_at > settled.created_at, "{side}");
     }

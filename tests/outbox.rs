@@ -6,17 +6,17 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use orders::OrdersModule;
-use orders_api::{OrderItem, OrderPlaced, PlaceOrder};
+use orders_api::{OrderItem, OrderPlaced, OrdersApi, PlaceOrder};
 use runtime::db::Location;
 use runtime::events::{EventError, EventHandler};
-use runtime::outbox::Subscriber;
+use runtime::module::{Apis, Local, Module};
+use runtime::outbox::{Relay, Subscriber};
 use tempfile::TempDir;
 use tokio_util::sync::CancellationToken;
-use users::UsersModule;
-use users_api::NewUser;
+use users_api::{NewUser, UsersApi};
 use uuid::Uuid;
 use vocab::events::Envelope;
+use vocab::events::Event;
 
 /// Records what it is given; refuses the first `failures` batches.
 #[derive(Default)]
@@ -50,13 +50,25 @@ impl Recorder {
     }
 }
 
+/// `module`, open here on SQLite in `dir`, calling `apis`.
+async fn open(module: &'static Module, dir: &TempDir, apis: &Apis) -> Local {
+    let location = Location::SqliteDir(dir.path().to_owned());
+    module
+        .open_at(&location, apis, &module.flags_from(&[]))
+        .await
+        .unwrap()
+}
+
 /// Runs the orders relay with `recorder` until it has seen `count` events (bounded).
-async fn relay_until(module: &OrdersModule, recorder: Arc<Recorder>, count: usize) {
-    let relay = module.relay(vec![Subscriber {
-        name: "recorder",
-        topics: payments::CONSUMES,
-        handler: recorder.clone(),
-    }]);
+async fn relay_until(module: &Local, recorder: Arc<Recorder>, count: usize) {
+    let relay = Relay::new(
+        module.db.clone(),
+        vec![Subscriber {
+            name: "recorder",
+            topics: vec![OrderPlaced::TOPIC],
+            handler: recorder.clone(),
+        }],
+    );
     let stop = CancellationToken::new();
     let running = tokio::spawn(relay.run(stop.clone()));
     for _ in 0..200 {
@@ -69,7 +81,8 @@ async fn relay_until(module: &OrdersModule, recorder: Arc<Recorder>, count: usiz
     running.await.unwrap();
 }
 
-async fn place_orders(module: &OrdersModule, buyer: Uuid, count: usize) -> Vec<Uuid> {
+async fn place_orders(module: &Local, buyer: Uuid, count: usize) -> Vec<Uuid> {
+    let orders: Arc<dyn OrdersApi> = module.api.get();
     let mut ids = Vec::new();
     for _ in 0..count {
         let order = PlaceOrder {
@@ -81,7 +94,7 @@ async fn place_orders(module: &OrdersModule, buyer: Uuid, count: usize) -> Vec<U
                 unit_price_cents: 100,
             }],
         };
-        ids.push(module.api().place(order, None).await.unwrap().id);
+        ids.push(orders.place(order, None).await.unwrap().id);
     }
     ids
 }
@@ -89,11 +102,12 @@ async fn place_orders(module: &OrdersModule, buyer: Uuid, count: usize) -> Vec<U
 #[tokio::test]
 async fn every_event_is_delivered_in_order_despite_failures_and_restarts() {
     let dir = TempDir::new().unwrap();
-    let users = UsersModule::open(&Location::SqliteDir(dir.path().to_owned()))
-        .await
-        .unwrap();
+    let users = open(&users::MODULE, &dir, &Apis::default()).await;
+    let mut apis = Apis::default();
+    apis.insert(users_api::NAME, users.api.clone());
     let buyer = users
-        .api()
+        .api
+        .get::<dyn UsersApi>()
         .create(NewUser {
             email: "b@example.com".into(),
             name: "B".into(),
@@ -101,9 +115,7 @@ async fn every_event_is_delivered_in_order_despite_failures_and_restarts() {
         .await
         .unwrap();
 
-    let module = OrdersModule::open(&Location::SqliteDir(dir.path().to_owned()), users.api())
-        .await
-        .unwrap();
+    let module = open(&orders::MODULE, &dir, &apis).await;
     let first = place_orders(&module, buyer.id, 5).await;
     let flaky = Arc::new(Recorder {
         failures: AtomicUsize::new(3),
@@ -118,10 +130,8 @@ async fn every_event_is_delivered_in_order_despite_failures_and_restarts() {
 
     // A new process on the same database: events written while no relay ran are delivered,
     // and the ones already acknowledged are not sent again.
-    drop(module);
-    let module = OrdersModule::open(&Location::SqliteDir(dir.path().to_owned()), users.api())
-        .await
-        .unwrap();
+    module.db.close().await;
+    let module = open(&orders::MODULE, &dir, &apis).await;
     let second = place_orders(&module, buyer.id, 3).await;
     let fresh = Arc::new(Recorder::default());
     relay_until(&module, fresh.clone(), 3).await;

@@ -211,7 +211,8 @@ async fn migrate_on_postgres_makes_a_schema_per_module() {
     assert_eq!(
         shared.query(tables),
         "orders._sqlx_migrations,orders.idempotency_keys,orders.inbox,orders.orders,\
-         orders.outbox,orders.outbox_cursor,users._sqlx_migrations,users.users"
+         orders.outbox,orders.outbox_cursor,users._sqlx_migrations,users.inbox,\
+         users.outbox,users.outbox_cursor,users.users"
     );
     assert_eq!(
         own.query(tables),

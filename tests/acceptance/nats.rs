@@ -311,7 +311,7 @@ async fn nats_split_an_undecodable_event_comes_again_and_holds_up_nothing() {
     let jetstream = async_nats::jetstream::new(client);
     jetstream
         .publish(
-            "cleave.events.orders.order_placed",
+            "cleave.events.payments.orders.order_placed",
             "not an envelope".into(),
         )
         .await

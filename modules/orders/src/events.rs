@@ -48,14 +48,14 @@ impl Settlement {
         };
         Ok(Self {
             event_id: event.id,
-            span: trace::event_span(crate::NAME, event),
+            span: trace::event_span(orders_api::NAME, event),
             settles,
         })
     }
 
     /// Settles the order, unless the event was seen before.
     async fn apply(&self, tx: &mut Tx<'_>) -> sqlx::Result<()> {
-        if !inbox::first_delivery(tx, crate::NAME, self.event_id).await? {
+        if !inbox::first_delivery(tx, orders_api::NAME, self.event_id).await? {
             return Ok(());
         }
         if let Some((order_id, status)) = self.settles {

@@ -17,7 +17,7 @@ use vocab::{FieldError, Problem};
 
 type Api = State<Arc<dyn OrdersApi>>;
 
-pub fn router(api: Arc<dyn OrdersApi>) -> Router {
+pub(crate) fn router(api: Arc<dyn OrdersApi>) -> Router {
     Router::new()
         .route(PATH, post(place).get(list))
         .route(&format!("{PATH}/{{id}}"), get(get_one))
@@ -30,7 +30,7 @@ pub fn router(api: Arc<dyn OrdersApi>) -> Router {
     paths(place, get_one, list),
     tags((name = "orders", description = "What users buy, and whether it was paid"))
 )]
-pub struct OrdersDoc;
+pub(crate) struct OrdersDoc;
 
 /// The request's `Idempotency-Key`, if it has one; sent twice it says neither which
 /// request this repeats nor which one to answer, so it is refused.

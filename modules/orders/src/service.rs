@@ -8,7 +8,7 @@ use orders_api::{
     Order, OrderFilter, OrderPlaced, OrderStatus, OrdersApi, OrdersError, PlaceOrder,
 };
 use runtime::db::{fault, Db, Tx};
-use runtime::outbox::Outbox;
+use runtime::outbox;
 use users_api::{UsersApi, UsersError};
 use uuid::Uuid;
 use vocab::page::{Page, PageRequest};
@@ -20,12 +20,11 @@ use crate::store;
 pub(crate) struct LocalOrders {
     db: Db,
     users: Arc<dyn UsersApi>,
-    outbox: Outbox,
 }
 
 /// A database error as the contract's error: 503 for a storage fault, else 500.
 fn db_error(err: sqlx::Error) -> OrdersError {
-    OrdersError::Other(fault::problem(crate::NAME, &err))
+    OrdersError::Other(fault::problem(orders_api::NAME, &err))
 }
 
 fn is_unique_violation(err: &sqlx::Error) -> bool {
@@ -34,8 +33,8 @@ fn is_unique_violation(err: &sqlx::Error) -> bool {
 }
 
 impl LocalOrders {
-    pub(crate) fn new(db: Db, users: Arc<dyn UsersApi>, outbox: Outbox) -> Self {
-        Self { db, users, outbox }
+    pub(crate) fn new(db: Db, users: Arc<dyn UsersApi>) -> Self {
+        Self { db, users }
     }
 
     /// The order a key already created, if the key was seen; an error if it was seen with
@@ -68,21 +67,18 @@ impl LocalOrders {
             amount_cents: order.total_cents,
             currency: order.currency.clone(),
         });
-        let order = self
-            .db
+        self.db
             .write(move |tx: &mut Tx<'_>| {
                 Box::pin(async move {
                     store::insert(tx, &order).await?;
                     if let Some((key, fingerprint)) = &key {
                         store::insert_key(tx, key, fingerprint, order.id).await?;
                     }
-                    Outbox::append(tx, &event).await?;
+                    outbox::append(tx, &event).await?;
                     Ok(order)
                 })
             })
-            .await?;
-        self.outbox.committed();
-        Ok(order)
+            .await
     }
 }
 

@@ -7,7 +7,7 @@ use payments_api::{Payment, PaymentAuthorized, PaymentDeclined, PaymentStatus};
 use runtime::db::{Db, Tx};
 use runtime::events::{EventError, EventHandler};
 use runtime::inbox;
-use runtime::outbox::Outbox;
+use runtime::outbox;
 use runtime::trace;
 use tracing::{Instrument, Span};
 use uuid::Uuid;
@@ -18,17 +18,12 @@ use crate::store;
 
 pub(crate) struct OrderEvents {
     db: Db,
-    outbox: Outbox,
     processor: Processor,
 }
 
 impl OrderEvents {
-    pub(crate) fn new(db: Db, outbox: Outbox, processor: Processor) -> Self {
-        Self {
-            db,
-            outbox,
-            processor,
-        }
+    pub(crate) fn new(db: Db, processor: Processor) -> Self {
+        Self { db, processor }
     }
 
     fn outcome(&self, placed: &OrderPlaced) -> (Payment, Envelope) {
@@ -61,7 +56,7 @@ impl OrderEvents {
     /// and its outcome event, created in the event's span so that the outcome carries the
     /// trace of the request that placed the order.
     fn charge(&self, envelope: &Envelope) -> Result<Charge, EventError> {
-        let span = trace::event_span(crate::NAME, envelope);
+        let span = trace::event_span(payments_api::NAME, envelope);
         let outcome = match envelope.decode::<OrderPlaced>() {
             None => None,
             Some(placed) => {
@@ -92,7 +87,7 @@ impl Charge {
     /// Records the payment and publishes its outcome, unless the event was seen before or
     /// the order already has a payment; `true` when the outcome was published.
     async fn apply(&self, tx: &mut Tx<'_>) -> sqlx::Result<bool> {
-        if !inbox::first_delivery(tx, crate::NAME, self.event_id).await? {
+        if !inbox::first_delivery(tx, payments_api::NAME, self.event_id).await? {
             return Ok(false);
         }
         let Some((payment, event)) = &self.outcome else {
@@ -101,7 +96,7 @@ impl Charge {
         if !store::insert(tx, payment).await? {
             return Ok(false);
         }
-        Outbox::append(tx, event).await?;
+        outbox::append(tx, event).await?;
         tracing::info!(order_id = %payment.order_id, status = ?payment.status, "payment recorded");
         Ok(true)
     }
@@ -116,21 +111,16 @@ impl EventHandler for OrderEvents {
             .iter()
             .map(|envelope| self.charge(envelope))
             .collect::<Result<Vec<_>, _>>()?;
-        let published = self
-            .db
+        self.db
             .write(move |tx: &mut Tx<'_>| {
                 Box::pin(async move {
-                    let mut published = false;
                     for charge in &charges {
-                        published |= charge.apply(tx).instrument(charge.span.clone()).await?;
+                        charge.apply(tx).instrument(charge.span.clone()).await?;
                     }
-                    Ok(published)
+                    Ok(())
                 })
             })
             .await?;
-        if published {
-            self.outbox.committed();
-        }
         Ok(())
     }
 }

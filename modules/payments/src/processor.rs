@@ -1,25 +1,38 @@
 //! A simulated card processor: it authorizes any amount up to a limit.
 
+use clap::{value_parser, Arg};
 use payments_api::PaymentStatus;
 
-/// The default limit: orders above 1 000.00 are declined.
-pub const DEFAULT_LIMIT_CENTS: i64 = 100_000;
+/// The flag of the limit, `--payment-limit-cents`.
+const LIMIT: &str = "payment-limit-cents";
 
-#[derive(Debug, Clone, Copy)]
-pub struct Processor {
-    /// The largest amount, in minor units, that is authorized.
-    pub limit_cents: i64,
+/// The module's flags: the limit, 1 000.00 unless told.
+pub(crate) fn flags() -> Vec<Arg> {
+    vec![Arg::new(LIMIT)
+        .long(LIMIT)
+        .env("CLEAVE_PAYMENT_LIMIT_CENTS")
+        .value_name("CENTS")
+        .value_parser(value_parser!(i64).range(0..))
+        .default_value("100000")
+        .help("Largest order total, in minor units (cents), that the simulated processor authorizes; larger orders are declined")]
 }
 
-impl Default for Processor {
-    fn default() -> Self {
-        Self {
-            limit_cents: DEFAULT_LIMIT_CENTS,
-        }
-    }
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Processor {
+    /// The largest amount, in minor units, that is authorized.
+    pub(crate) limit_cents: i64,
 }
 
 impl Processor {
+    /// The processor the flags describe.
+    pub(crate) fn from_flags(flags: &clap::ArgMatches) -> Self {
+        Self {
+            limit_cents: *flags
+                .get_one::<i64>(LIMIT)
+                .expect("the limit has a default"),
+        }
+    }
+
     pub(crate) fn decide(&self, amount_cents: i64) -> PaymentStatus {
         if amount_cents <= self.limit_cents {
             PaymentStatus::Authorized

@@ -16,7 +16,7 @@ use vocab::Problem;
 
 type Api = State<Arc<dyn PaymentsApi>>;
 
-pub fn router(api: Arc<dyn PaymentsApi>) -> Router {
+pub(crate) fn router(api: Arc<dyn PaymentsApi>) -> Router {
     Router::new()
         .route(PATH, get(list))
         .route(&format!("{PATH}/{{id}}"), get(get_one))
@@ -29,7 +29,7 @@ pub fn router(api: Arc<dyn PaymentsApi>) -> Router {
     paths(get_one, list),
     tags((name = "payments", description = "The payment of each order, authorized or declined"))
 )]
-pub struct PaymentsDoc;
+pub(crate) struct PaymentsDoc;
 
 /// One payment.
 #[utoipa::path(get, path = "/payments/{id}", operation_id = "get_payment", tag = "payments",

@@ -20,7 +20,7 @@ impl LocalPayments {
 
 /// A database error as the contract's error: 503 for a storage fault, else 500.
 fn db_error(err: sqlx::Error) -> PaymentsError {
-    PaymentsError::Other(fault::problem(crate::NAME, &err))
+    PaymentsError::Other(fault::problem(payments_api::NAME, &err))
 }
 
 #[async_trait]

@@ -15,6 +15,8 @@
 //! - [`request_id`]: the request id carried across every internal hop.
 //! - [`health`]: `/healthz` and `/readyz`.
 //! - [`metrics`]: Prometheus counters and histograms at `/metrics`.
+//! - [`module`]: a module as the binary sees it: its descriptor, its contract erased.
+//! - [`shutdown`]: stopping on SIGTERM or Ctrl-C, or when a parent process is gone.
 //! - [`telemetry`]: logging, and the export of traces.
 //! - [`trace`]: the W3C trace context carried by every request, call and event.
 
@@ -26,10 +28,12 @@ pub mod health;
 pub mod inbox;
 pub mod internal;
 pub mod metrics;
+pub mod module;
 pub mod nats;
 pub mod outbox;
 pub mod peer;
 pub mod policy;
 pub mod request_id;
+pub mod shutdown;
 pub mod telemetry;
 pub mod trace;

@@ -1,12 +1,16 @@
 //! NATS JetStream as the event bus between processes, in place of `POST
 //! /internal/events/<module>`.
 //!
-//! One durable stream, [`STREAM`], holds every event that crosses processes, on the subject
-//! `cleave.events.<topic>`. A producer's relay hands its batches to a [`NatsPublisher`],
-//! which waits for the stream's acknowledgement of every event before the relay moves its
-//! cursor; the envelope id is the `Nats-Msg-Id`, so the batch a crash makes the relay send
+//! One durable stream, [`STREAM`], holds every event that crosses processes. A producer's
+//! relay has a cursor per consuming module, and hands that module's batches to a
+//! [`NatsPublisher`] of its own, which publishes them on the subject
+//! `cleave.events.<consumer>.<topic>` and waits for the stream's acknowledgement of every
+//! event before the relay moves that cursor. The relay, not the broker, fans an event out
+//! to its consumers: a consumer in the producer's own process gets it in memory, and no
+//! copy waits in the stream for it, whichever modules share a process. The envelope id
+//! and the consumer make the `Nats-Msg-Id`, so the batch a crash makes the relay send
 //! again is dropped by the stream's duplicate window. Each consuming module has a durable
-//! pull consumer named after it; a [`NatsConsumer`] task applies what it pulls through the
+//! pull consumer named after it, on its own subjects; a [`NatsConsumer`] task applies what it pulls through the
 //! module's [`EventHandler`] and acknowledges a message only after the inbox transaction
 //! that applied it has committed. A message that fails is handed back with a delay and
 //! comes again: the inbox, not the broker, makes applying exactly once.
@@ -62,9 +66,9 @@ const PULL_HEARTBEAT: Duration = Duration::from_secs(2);
 const FIRST_RETRY: Duration = Duration::from_millis(100);
 const LAST_RETRY: Duration = Duration::from_secs(1);
 
-/// The subject of a topic's events.
-pub fn subject(topic: &str) -> String {
-    format!("{SUBJECT_PREFIX}.{topic}")
+/// The subject of a topic's events for `consumer`.
+pub fn subject(consumer: &str, topic: &str) -> String {
+    format!("{SUBJECT_PREFIX}.{consumer}.{topic}")
 }
 
 /// A consuming module and the topics it consumes.
@@ -76,27 +80,9 @@ pub struct Consumes {
 }
 
 impl Consumes {
-    /// The subject the broker filters on. One subject per consumer is what every JetStream
-    /// server accepts, so several topics share their longest common prefix; the consumer
-    /// task skips the topics that prefix lets through and the module does not consume.
+    /// The subjects the broker filters on: every topic published for this module.
     fn filter(&self) -> String {
-        let subjects: Vec<String> = self.topics.iter().map(|t| subject(t)).collect();
-        if let [only] = subjects.as_slice() {
-            return only.clone();
-        }
-        let split: Vec<Vec<&str>> = subjects.iter().map(|s| s.split('.').collect()).collect();
-        let mut common: Vec<&str> = Vec::new();
-        if let Some(first) = split.first() {
-            for (i, token) in first.iter().enumerate() {
-                if split.iter().all(|tokens| tokens.get(i) == Some(token)) {
-                    common.push(token);
-                } else {
-                    break;
-                }
-            }
-        }
-        common.push(">");
-        common.join(".")
+        format!("{SUBJECT_PREFIX}.{}.>", self.module)
     }
 
     fn config(&self) -> pull::Config {
@@ -198,9 +184,13 @@ impl Bus {
         }
     }
 
-    /// The [`EventHandler`] a relay delivers to when its subscriber is in another process.
-    pub fn publisher(&self) -> Arc<dyn EventHandler> {
-        Arc::new(NatsPublisher { bus: self.clone() })
+    /// The [`EventHandler`] a relay delivers to when its subscriber, `consumer`, is in
+    /// another process.
+    pub fn publisher(&self, consumer: &'static str) -> Arc<dyn EventHandler> {
+        Arc::new(NatsPublisher {
+            bus: self.clone(),
+            consumer,
+        })
     }
 
     /// The task that applies `consumes.module`'s events with `handler`.
@@ -213,9 +203,10 @@ impl Bus {
     }
 }
 
-/// Publishes a relay's batches to the stream.
+/// Publishes a relay's batches for one consuming module to the stream.
 struct NatsPublisher {
     bus: Bus,
+    consumer: &'static str,
 }
 
 impl NatsPublisher {
@@ -230,11 +221,11 @@ impl NatsPublisher {
             bytes += payload.len();
             let message = PublishMessage::build()
                 .payload(payload.into())
-                .message_id(envelope.id.to_string());
+                .message_id(format!("{}/{}", self.consumer, envelope.id));
             let ack = self
                 .bus
                 .jetstream
-                .send_publish(subject(&envelope.topic), message)
+                .send_publish(subject(self.consumer, &envelope.topic), message)
                 .await?;
             acks.push(ack);
         }
@@ -375,7 +366,7 @@ impl NatsConsumer {
                     envelopes.push(envelope);
                     applied.push(message);
                 }
-                // Another module's topic, let through by the broker's coarser filter.
+                // A topic this module no longer consumes, published before it stopped.
                 Ok(_) => acknowledge(&message, AckKind::Ack).await,
                 Err(err) => {
                     tracing::warn!(consumer = module, subject = %message.subject, error = %err, "undecodable event; it will come again");
@@ -436,24 +427,18 @@ async fn acknowledge(message: &Message, kind: AckKind) {
 
 #[cfg(test)]
 mod tests {
-    use super::Consumes;
+    use super::{subject, Consumes};
 
     #[test]
-    fn one_topic_is_filtered_exactly_and_several_by_their_common_prefix() {
-        let one = Consumes {
-            module: "payments",
-            topics: &["orders.order_placed"],
-        };
-        assert_eq!(one.filter(), "cleave.events.orders.order_placed");
-        let two = Consumes {
+    fn a_consumer_reads_every_topic_published_for_it_and_nothing_else() {
+        let orders = Consumes {
             module: "orders",
             topics: &["payments.payment_authorized", "payments.payment_declined"],
         };
-        assert_eq!(two.filter(), "cleave.events.payments.>");
-        let apart = Consumes {
-            module: "audit",
-            topics: &["orders.order_placed", "payments.payment_declined"],
-        };
-        assert_eq!(apart.filter(), "cleave.events.>");
+        assert_eq!(orders.filter(), "cleave.events.orders.>");
+        assert_eq!(
+            subject("orders", "payments.payment_authorized"),
+            "cleave.events.orders.payments.payment_authorized"
+        );
     }
 }

@@ -14,7 +14,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 use uuid::Uuid;
 
-use crate::db::{Db, Tx};
+use crate::db::{Conn, Db, Tx};
 use crate::events::EventHandler;
 use crate::metrics::{EVENTS_DELIVERED, EVENTS_REDELIVERED};
 use crate::on_tx;
@@ -31,8 +31,9 @@ const FIRST_RETRY: Duration = Duration::from_millis(100);
 // second, for the price of one refused connection a second while it is away.
 const LAST_RETRY: Duration = Duration::from_secs(1);
 
-/// A module's outbox: where its transactions append events and how they wake the relay.
-#[derive(Clone)]
+/// A module's outbox: what wakes its relay when a write that appended events commits.
+/// Each module's [`Db`] holds one, so that committing and waking are one step.
+#[derive(Clone, Debug)]
 pub struct Outbox {
     appended: Arc<watch::Sender<u64>>,
 }
@@ -46,60 +47,57 @@ impl Default for Outbox {
 }
 
 impl Outbox {
-    /// Appends an event inside the caller's transaction.
-    pub async fn append(tx: &mut Tx<'_>, event: &Envelope) -> sqlx::Result<()> {
-        if let Tx::Postgres(conn) = tx {
-            // PostgreSQL hands out `seq` when the row is inserted, not when it commits: with
-            // several writers, seq 6 could commit before seq 5, the relay move past 5 and
-            // never deliver it. Holding this lock (one per schema) from the insert to the
-            // commit makes events commit in `seq` order. SQLite has one writer: in order.
-            sqlx::query("SELECT pg_advisory_xact_lock(hashtext(current_schema() || '.outbox'))")
-                .execute(&mut **conn)
-                .await?;
-        }
-        on_tx!(tx, |conn| sqlx::query(
-            "INSERT INTO outbox (id, topic, occurred_at, request_id, traceparent, payload) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(event.id)
-        .bind(&event.topic)
-        .bind(event.occurred_at)
-        .bind(&event.request_id)
-        .bind(&event.traceparent)
-        .bind(event.payload.to_string())
-        .execute(conn)
-        .await
-        .map(drop))
-    }
-
     /// Tells the relay that a transaction with events has committed.
-    pub fn committed(&self) {
+    pub(crate) fn wake(&self) {
         self.appended.send_modify(|n| *n = n.wrapping_add(1));
     }
+}
+
+/// Appends an event inside the caller's transaction; the relay is woken once it commits.
+pub async fn append(tx: &mut Tx<'_>, event: &Envelope) -> sqlx::Result<()> {
+    if let Conn::Postgres(conn) = tx.conn() {
+        // PostgreSQL hands out `seq` when the row is inserted, not when it commits: with
+        // several writers, seq 6 could commit before seq 5, the relay move past 5 and
+        // never deliver it. Holding this lock (one per schema) from the insert to the
+        // commit makes events commit in `seq` order. SQLite has one writer: in order.
+        sqlx::query("SELECT pg_advisory_xact_lock(hashtext(current_schema() || '.outbox'))")
+            .execute(&mut **conn)
+            .await?;
+    }
+    on_tx!(tx, |conn| sqlx::query(
+        "INSERT INTO outbox (id, topic, occurred_at, request_id, traceparent, payload) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(event.id)
+    .bind(&event.topic)
+    .bind(event.occurred_at)
+    .bind(&event.request_id)
+    .bind(&event.traceparent)
+    .bind(event.payload.to_string())
+    .execute(conn)
+    .await
+    .map(drop))?;
+    tx.note_appended();
+    Ok(())
 }
 
 /// A consumer of some of a producer's topics.
 pub struct Subscriber {
     /// Names the subscriber's cursor; stable across restarts.
     pub name: &'static str,
-    pub topics: &'static [&'static str],
+    pub topics: Vec<&'static str>,
     pub handler: Arc<dyn EventHandler>,
 }
 
 /// Delivers a module's outbox to its subscribers until shut down.
 pub struct Relay {
     db: Db,
-    outbox: Outbox,
     subscribers: Vec<Subscriber>,
 }
 
 impl Relay {
-    pub fn new(db: Db, outbox: Outbox, subscribers: Vec<Subscriber>) -> Self {
-        Self {
-            db,
-            outbox,
-            subscribers,
-        }
+    pub fn new(db: Db, subscribers: Vec<Subscriber>) -> Self {
+        Self { db, subscribers }
     }
 
     /// Runs one delivery loop per subscriber; returns once all have stopped after `shutdown`.
@@ -108,7 +106,7 @@ impl Relay {
         let loops = self.subscribers.into_iter().map(|subscriber| {
             let delivery = Delivery {
                 db: self.db.clone(),
-                wake: self.outbox.appended.subscribe(),
+                wake: self.db.outbox().appended.subscribe(),
                 backlog: Backlog::new(&subscriber),
                 subscriber,
                 attempted: 0,

@@ -2,7 +2,8 @@
 //!
 //! Its contract is the `users-api` crate. This crate adds the rules ([`rules`]), the SQL
 //! (`store`), the local implementation (`service`), the HTTP router serving the contract
-//! (`router`) and the HTTP client implementing it for other processes (`client`).
+//! (`router`) and the HTTP client implementing it for other processes (`client`); all
+//! the binary sees of it is [`MODULE`].
 
 mod client;
 mod router;
@@ -12,53 +13,31 @@ mod store;
 
 use std::sync::Arc;
 
-use runtime::db::{Db, Location, Migrations};
-use runtime::peer::Peer;
+use runtime::db::Migrations;
+use runtime::module::{no_flags, Api, Module, Opened};
 use users_api::UsersApi;
+use utoipa::OpenApi;
 
-pub use router::{router, UsersDoc};
-
-static MIGRATIONS: Migrations = Migrations {
-    sqlite: &sqlx::migrate!("../../migrations/users/sqlite"),
-    postgres: &sqlx::migrate!("../../migrations/users/postgres"),
+/// The users module.
+pub static MODULE: Module = Module {
+    name: users_api::NAME,
+    about: "who may buy",
+    migrations: Migrations {
+        sqlite: &sqlx::migrate!("../../migrations/users/sqlite"),
+        postgres: &sqlx::migrate!("../../migrations/users/postgres"),
+    },
+    calls: &[],
+    publishes: &[],
+    consumes: &[],
+    open: |opening| {
+        let api: Arc<dyn UsersApi> = Arc::new(service::LocalUsers::new(opening.db));
+        Ok(Opened {
+            api: Api::new(api),
+            events: None,
+        })
+    },
+    client: |peer| Api::new::<dyn UsersApi>(Arc::new(client::UsersClient::new(peer))),
+    router: |api| router::router(api.get::<dyn UsersApi>()),
+    openapi: router::UsersDoc::openapi,
+    flags: no_flags,
 };
-
-/// The module's name: its role, its database file, its peer name.
-pub const NAME: &str = "users";
-
-/// Applies the module's migrations to its database at `location`.
-pub async fn migrate(location: &Location) -> anyhow::Result<()> {
-    Db::open_module(location, NAME, &MIGRATIONS)
-        .await?
-        .close()
-        .await;
-    Ok(())
-}
-
-/// The users module running in this process.
-pub struct UsersModule {
-    db: Db,
-    api: Arc<dyn UsersApi>,
-}
-
-impl UsersModule {
-    /// Opens the module's own database at `location`, applying its migrations.
-    pub async fn open(location: &Location) -> anyhow::Result<Self> {
-        let db = Db::open_module(location, NAME, &MIGRATIONS).await?;
-        let api = Arc::new(service::LocalUsers::new(db.clone()));
-        Ok(Self { db, api })
-    }
-
-    pub fn api(&self) -> Arc<dyn UsersApi> {
-        self.api.clone()
-    }
-
-    pub fn db(&self) -> &Db {
-        &self.db
-    }
-}
-
-/// The users module of another process, reached over HTTP.
-pub fn client(peer: Peer) -> Arc<dyn UsersApi> {
-    Arc::new(client::UsersClient::new(peer))
-}

@@ -16,7 +16,7 @@ use vocab::Problem;
 
 type Api = State<Arc<dyn UsersApi>>;
 
-pub fn router(api: Arc<dyn UsersApi>) -> Router {
+pub(crate) fn router(api: Arc<dyn UsersApi>) -> Router {
     Router::new()
         .route(PATH, post(create).get(list))
         .route(&format!("{PATH}/{{id}}"), get(get_one))
@@ -29,7 +29,7 @@ pub fn router(api: Arc<dyn UsersApi>) -> Router {
     paths(create, get_one, list),
     tags((name = "users", description = "Who may buy"))
 )]
-pub struct UsersDoc;
+pub(crate) struct UsersDoc;
 
 /// Registers a user.
 #[utoipa::path(post, path = "/users", operation_id = "create_user", tag = "users",

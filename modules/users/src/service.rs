@@ -21,7 +21,7 @@ impl LocalUsers {
 
 /// A database error as the contract's error: 503 for a storage fault, else 500.
 fn db_error(err: sqlx::Error) -> UsersError {
-    UsersError::Other(fault::problem(crate::NAME, &err))
+    UsersError::Other(fault::problem(users_api::NAME, &err))
 }
 
 #[async_trait]

@@ -10,6 +10,10 @@ use vocab::events::Event;
 use vocab::page::{Page, PageRequest};
 use vocab::{FieldError, Problem};
 
+/// The module's name: its role, its database, its peer, its event cursors.
+pub const NAME: &str = "payments";
+
+/// Where the module's resources live, for the router, the client and the gateway alike.
 pub const PATH: &str = "/payments";
 
 pub fn payment_path(id: Uuid) -> String {

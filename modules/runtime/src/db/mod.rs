@@ -36,6 +36,7 @@ mod writer;
 pub use postgres::PgDb;
 pub use sqlite::SqliteDb;
 
+use crate::outbox::Outbox;
 use fault::WriteHealth;
 
 /// How long a readiness check may wait on a database before it counts as not ready.
@@ -92,6 +93,22 @@ pub struct Migrations {
     pub postgres: &'static Migrator,
 }
 
+/// The runtime's own tables (outbox, cursors, inbox), in every module's database.
+static RUNTIME: Migrations = Migrations {
+    sqlite: &sqlx::migrate!("../../migrations/runtime/sqlite"),
+    postgres: &sqlx::migrate!("../../migrations/runtime/postgres"),
+};
+
+/// A module's migrations and the runtime's share one bookkeeping table: each leaves alone
+/// the versions it does not know, which are the other's.
+fn sharing(migrator: &Migrator) -> Migrator {
+    Migrator {
+        migrations: migrator.migrations.clone(),
+        ignore_missing: true,
+        ..Migrator::DEFAULT
+    }
+}
+
 /// The database of one module.
 #[derive(Clone, Debug)]
 pub enum Db {
@@ -101,9 +118,38 @@ pub enum Db {
 
 /// The transaction a write runs in. On SQLite it may hold the writes of other requests
 /// too, each behind a savepoint of its own.
-pub enum Tx<'c> {
+pub struct Tx<'c> {
+    conn: Conn<'c>,
+    /// Whether the write put an event in the outbox: once it commits, the relay is woken.
+    appended: bool,
+}
+
+/// The connection of a transaction, on its engine.
+pub enum Conn<'c> {
     Sqlite(&'c mut SqliteConnection),
     Postgres(&'c mut PgConnection),
+}
+
+impl<'c> Tx<'c> {
+    pub(crate) fn new(conn: Conn<'c>) -> Self {
+        Self {
+            conn,
+            appended: false,
+        }
+    }
+
+    /// The connection, for the statements of a write: see [`crate::on_tx!`].
+    pub fn conn(&mut self) -> &mut Conn<'c> {
+        &mut self.conn
+    }
+
+    pub(crate) fn appended(&self) -> bool {
+        self.appended
+    }
+
+    pub(crate) fn note_appended(&mut self) {
+        self.appended = true;
+    }
 }
 
 /// The statements of one write: given the transaction, a future of its result.
@@ -140,12 +186,12 @@ macro_rules! on_db {
 #[macro_export]
 macro_rules! on_tx {
     ($tx:expr, |$conn:ident| $body:expr) => {
-        match $tx {
-            $crate::db::Tx::Sqlite(conn) => {
+        match $crate::db::Tx::conn($tx) {
+            $crate::db::Conn::Sqlite(conn) => {
                 let $conn = &mut **conn;
                 $body
             }
-            $crate::db::Tx::Postgres(conn) => {
+            $crate::db::Conn::Postgres(conn) => {
                 let $conn = &mut **conn;
                 $body
             }
@@ -161,14 +207,19 @@ impl Db {
         migrations: &Migrations,
     ) -> anyhow::Result<Self> {
         match location {
-            Location::SqliteDir(dir) => {
-                SqliteDb::open(&dir.join(format!("{module}.db")), migrations.sqlite)
-                    .await
-                    .map(Self::Sqlite)
-            }
-            Location::Postgres(url) => PgDb::open(&url.0, module, migrations.postgres)
-                .await
-                .map(Self::Postgres),
+            Location::SqliteDir(dir) => SqliteDb::open(
+                &dir.join(format!("{module}.db")),
+                &[&sharing(migrations.sqlite), &sharing(RUNTIME.sqlite)],
+            )
+            .await
+            .map(Self::Sqlite),
+            Location::Postgres(url) => PgDb::open(
+                &url.0,
+                module,
+                &[&sharing(migrations.postgres), &sharing(RUNTIME.postgres)],
+            )
+            .await
+            .map(Self::Postgres),
         }
     }
 
@@ -212,8 +263,8 @@ impl Db {
     async fn probe(&self) -> sqlx::Result<()> {
         self.write(|tx: &mut Tx<'_>| {
             Box::pin(async move {
-                match tx {
-                    Tx::Sqlite(conn) => {
+                match tx.conn() {
+                    Conn::Sqlite(conn) => {
                         let version: i64 = sqlx::query_scalar("PRAGMA user_version")
                             .fetch_one(&mut **conn)
                             .await?;
@@ -222,7 +273,7 @@ impl Db {
                             .await
                             .map(drop)
                     }
-                    Tx::Postgres(conn) => sqlx::query("SELECT pg_current_xact_id()")
+                    Conn::Postgres(conn) => sqlx::query("SELECT pg_current_xact_id()")
                         .execute(&mut **conn)
                         .await
                         .map(drop),
@@ -230,6 +281,14 @@ impl Db {
             })
         })
         .await
+    }
+
+    /// The module's outbox: where its writes put events, and what wakes its relay.
+    pub fn outbox(&self) -> &Outbox {
+        match self {
+            Self::Sqlite(db) => db.outbox(),
+            Self::Postgres(db) => db.outbox(),
+        }
     }
 
     fn health(&self) -> &WriteHealth {

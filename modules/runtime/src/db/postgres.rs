@@ -11,7 +11,8 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{Connection, PgConnection, PgPool};
 
 use super::fault::WriteHealth;
-use super::{Tx, Work};
+use super::{Conn, Tx, Work};
+use crate::outbox::Outbox;
 
 const CONNECTIONS: u32 = 16;
 /// How long a request waits for a connection. While the server is down or restarting,
@@ -23,13 +24,18 @@ const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(2);
 pub struct PgDb {
     pool: PgPool,
     health: Arc<WriteHealth>,
+    outbox: Outbox,
 }
 
 impl PgDb {
     /// Opens a pool whose connections see the schema named `module` first, creating the
-    /// schema if needed, and applies the module's migrations there (their bookkeeping
-    /// table included, so each module migrates on its own).
-    pub(super) async fn open(url: &str, module: &str, migrator: &Migrator) -> anyhow::Result<Self> {
+    /// schema if needed, and applies `migrators` there, in order (their bookkeeping table
+    /// included, so each module migrates on its own).
+    pub(super) async fn open(
+        url: &str,
+        module: &str,
+        migrators: &[&Migrator],
+    ) -> anyhow::Result<Self> {
         let options = PgConnectOptions::from_str(url).context("reading the database URL")?;
         let mut conn = PgConnection::connect_with(&options)
             .await
@@ -54,19 +60,26 @@ impl PgDb {
             .connect_with(options.options([("search_path", module)]))
             .await
             .with_context(|| format!("opening PostgreSQL for {module}"))?;
-        migrator
-            .run(&pool)
-            .await
-            .with_context(|| format!("migrating schema {module}"))?;
+        for migrator in migrators {
+            migrator
+                .run(&pool)
+                .await
+                .with_context(|| format!("migrating schema {module}"))?;
+        }
         Ok(Self {
             pool,
             health: Arc::new(WriteHealth::default()),
+            outbox: Outbox::default(),
         })
     }
 
     /// The pool reads, and the relay's own transactions, use.
     pub fn pool(&self) -> &PgPool {
         &self.pool
+    }
+
+    pub(super) fn outbox(&self) -> &Outbox {
+        &self.outbox
     }
 
     pub(super) fn health(&self) -> &WriteHealth {
@@ -81,11 +94,17 @@ impl PgDb {
     ) -> sqlx::Result<T> {
         let pool = self.pool.clone();
         let health = self.health.clone();
+        let outbox = self.outbox.clone();
         let written = tokio::spawn(async move {
             let result = async {
                 let mut tx = pool.begin().await?;
-                let value = work(&mut Tx::Postgres(&mut tx)).await?;
+                let mut work_tx = Tx::new(Conn::Postgres(&mut tx));
+                let value = work(&mut work_tx).await?;
+                let appended = work_tx.appended();
                 tx.commit().await?;
+                if appended {
+                    outbox.wake();
+                }
                 Ok(value)
             }
             .await;

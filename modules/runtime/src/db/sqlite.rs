@@ -16,6 +16,7 @@ use sqlx::{Connection, SqliteConnection};
 use super::fault::WriteHealth;
 use super::writer::Writer;
 use super::Work;
+use crate::outbox::Outbox;
 
 const READERS: u32 = 4;
 
@@ -27,21 +28,25 @@ pub struct SqliteDb {
     /// Reads that need not see uncommitted writes.
     reader: SqlitePool,
     health: Arc<WriteHealth>,
+    outbox: Outbox,
 }
 
 impl SqliteDb {
-    /// Opens (creating if needed) the database file and applies the module's migrations.
-    pub async fn open(path: &Path, migrator: &Migrator) -> anyhow::Result<Self> {
+    /// Opens (creating if needed) the database file and applies `migrators`, in order.
+    pub async fn open(path: &Path, migrators: &[&Migrator]) -> anyhow::Result<Self> {
         let options = options(path)?;
         let mut conn = SqliteConnection::connect_with(&options)
             .await
             .with_context(|| format!("opening {}", path.display()))?;
-        migrator
-            .run(&mut conn)
-            .await
-            .with_context(|| format!("migrating {}", path.display()))?;
+        for migrator in migrators {
+            migrator
+                .run(&mut conn)
+                .await
+                .with_context(|| format!("migrating {}", path.display()))?;
+        }
         let health = Arc::new(WriteHealth::default());
-        let writer = Writer::start(conn, options.clone(), health.clone());
+        let outbox = Outbox::default();
+        let writer = Writer::start(conn, options.clone(), health.clone(), outbox.clone());
         // sqlx pings a connection on every acquire by default: a round trip to SQLite's
         // worker thread per query, for a local file that does not drop connections.
         let reader = SqlitePoolOptions::new()
@@ -54,12 +59,17 @@ impl SqliteDb {
             writer,
             reader,
             health,
+            outbox,
         })
     }
 
     /// The pool reads use.
     pub fn reader(&self) -> &SqlitePool {
         &self.reader
+    }
+
+    pub(super) fn outbox(&self) -> &Outbox {
+        &self.outbox
     }
 
     pub(super) fn health(&self) -> &WriteHealth {

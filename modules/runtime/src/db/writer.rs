@@ -29,7 +29,8 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use super::fault::WriteHealth;
-use super::{Tx, Work};
+use super::{Conn, Tx, Work};
+use crate::outbox::Outbox;
 
 /// Writes committed in one transaction, at most.
 const BATCH_MAX: usize = 64;
@@ -44,6 +45,8 @@ type Answer = Box<dyn FnOnce(Option<&str>) + Send>;
 /// What running a write's statements left to do.
 struct Ran {
     failed: bool,
+    /// Whether it put events in the outbox.
+    appended: bool,
     answer: Answer,
 }
 
@@ -71,6 +74,7 @@ impl Writer {
         conn: SqliteConnection,
         options: SqliteConnectOptions,
         health: Arc<WriteHealth>,
+        outbox: Outbox,
     ) -> Self {
         let (jobs, queue) = mpsc::channel(QUEUE);
         let stop = CancellationToken::new();
@@ -80,6 +84,7 @@ impl Writer {
                 options,
                 queue,
                 health: health.clone(),
+                outbox,
             }
             .run(stop.clone()),
         );
@@ -105,6 +110,7 @@ impl Writer {
                 }
                 Ran {
                     failed: result.is_err(),
+                    appended: tx.appended(),
                     answer: Box::new(move |lost: Option<&str>| {
                         let result = match lost {
                             Some(why) if result.is_ok() => Err(not_committed(why)),
@@ -148,6 +154,7 @@ struct Task {
     options: SqliteConnectOptions,
     queue: mpsc::Receiver<Job>,
     health: Arc<WriteHealth>,
+    outbox: Outbox,
 }
 
 impl Task {
@@ -191,7 +198,7 @@ impl Task {
             },
         };
         let mut conn = conn;
-        if run_batch(&mut conn, batch, &self.health).await {
+        if run_batch(&mut conn, batch, &self.health, &self.outbox).await {
             self.conn = Some(conn);
         } else {
             tracing::warn!("a write transaction ended in doubt; its connection is replaced");
@@ -217,6 +224,7 @@ fn run_batch<'a>(
     conn: &'a mut SqliteConnection,
     batch: Vec<Job>,
     health: &'a WriteHealth,
+    outbox: &'a Outbox,
 ) -> BoxFuture<'a, bool> {
     Box::pin(async move {
         // IMMEDIATE takes the write lock now rather than at the first write, so that a lock
@@ -229,26 +237,30 @@ fn run_batch<'a>(
         let alone = batch.len() == 1;
         let mut done: Vec<Answer> = Vec::with_capacity(batch.len());
         let mut refused: Vec<Answer> = Vec::new();
+        let mut appended = false;
         for job in batch {
             if !alone {
                 if let Err(err) = execute(conn, &["SAVEPOINT write"]).await {
                     return abort(conn, done, refused, &err, health).await;
                 }
             }
-            let ran = AssertUnwindSafe(job(&mut Tx::Sqlite(conn)))
+            let ran = AssertUnwindSafe(job(&mut Tx::new(Conn::Sqlite(conn))))
                 .catch_unwind()
                 .await;
             let failed = match ran {
                 Ok(Ran {
                     failed: false,
+                    appended: its_events,
                     answer,
                 }) => {
                     done.push(answer);
+                    appended |= its_events;
                     false
                 }
                 Ok(Ran {
                     failed: true,
                     answer,
+                    ..
                 }) => {
                     refused.push(answer);
                     true
@@ -276,6 +288,9 @@ fn run_batch<'a>(
                 // An empty commit proves nothing about the disk; one that stored a write does.
                 if !done.is_empty() {
                     health.observe(&Ok(()));
+                }
+                if appended {
+                    outbox.wake();
                 }
                 end(done, refused, None);
                 true
@@ -320,7 +335,7 @@ mod tests {
 
     use sqlx::migrate::{Migration, MigrationType, Migrator};
 
-    use crate::db::{Db, SqliteDb, Tx};
+    use crate::db::{Conn, Db, SqliteDb, Tx};
 
     async fn numbers(dir: &std::path::Path) -> Db {
         let migrator = Migrator {
@@ -334,7 +349,7 @@ mod tests {
             ..Migrator::DEFAULT
         };
         Db::Sqlite(
-            SqliteDb::open(&dir.join("numbers.db"), &migrator)
+            SqliteDb::open(&dir.join("numbers.db"), &[&migrator])
                 .await
                 .expect("the database opens"),
         )
@@ -345,7 +360,7 @@ mod tests {
     async fn insert(db: &Db, n: i64) -> sqlx::Result<i64> {
         db.write(move |tx: &mut Tx<'_>| {
             Box::pin(async move {
-                let Tx::Sqlite(conn) = tx else {
+                let Conn::Sqlite(conn) = tx.conn() else {
                     unreachable!("the test database is SQLite")
                 };
                 for value in [n + 1000, n] {

@@ -17,7 +17,7 @@ const EVERY: Duration = Duration::from_secs(1);
 
 pub(super) struct Backlog {
     subscriber: &'static str,
-    topics: &'static [&'static str],
+    topics: Vec<&'static str>,
     query: String,
     observed: Option<Instant>,
 }
@@ -30,7 +30,7 @@ impl Backlog {
             .join(", ");
         Self {
             subscriber: subscriber.name,
-            topics: subscriber.topics,
+            topics: subscriber.topics.clone(),
             query: format!(
                 "SELECT COUNT(*) AS waiting, MIN(occurred_at) AS oldest FROM outbox \
                  WHERE seq > $1 AND topic IN ({topics})"
@@ -64,7 +64,7 @@ impl Backlog {
     async fn count(&self, db: &Db, cursor: i64) -> sqlx::Result<(i64, f64)> {
         let (waiting, oldest): (i64, Option<DateTime<Utc>>) = on_db!(db, |pool| {
             let mut query = sqlx::query(&self.query).bind(cursor);
-            for topic in self.topics {
+            for topic in &self.topics {
                 query = query.bind(*topic);
             }
             let row = query.fetch_one(pool).await?;

@@ -10,6 +10,9 @@ use uuid::Uuid;
 use vocab::page::{Page, PageRequest};
 use vocab::{FieldError, Problem};
 
+/// The module's name: its role, its database, its peer, its event cursors.
+pub const NAME: &str = "users";
+
 /// Where the module's resources live, for the router, the client and the gateway alike.
 pub const PATH: &str = "/users";
 

@@ -40,7 +40,7 @@ pub async fn run(
         )
     };
 
-    let payments = launched.payments_host();
+    let payments = launched.host_of(payments_api::NAME);
     tokio::time::sleep_until((origin + outage).into()).await;
     launched.kill(payments).await?;
     let killed_at = origin.elapsed().as_secs_f64();

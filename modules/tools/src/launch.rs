@@ -17,7 +17,6 @@ use nix::unistd::Pid;
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWriteExt, BufReader};
 use tokio::process::{Child, ChildStdin, Command};
 
-use crate::roles::Roles;
 use crate::topology::Topology;
 
 const READY_WITHIN: Duration = Duration::from_secs(30);
@@ -48,7 +47,8 @@ pub struct LaunchOptions {
 
 /// One child process.
 pub struct Process {
-    pub roles: Roles,
+    /// Its `--role`.
+    pub roles: String,
     pub addr: SocketAddr,
     args: Vec<String>,
     child: Option<Child>,
@@ -117,17 +117,16 @@ impl Launched {
                 _ => SocketAddr::from((Ipv4Addr::LOCALHOST, free_port()?)),
             });
         }
-        let url = |wants: fn(&Roles) -> bool| url_of(addrs[topology.host_of(wants)]);
-        let peers = [
-            format!("--users-url={}", url(|r| r.users)),
-            format!("--orders-url={}", url(|r| r.orders)),
-            format!("--payments-url={}", url(|r| r.payments)),
-        ];
-        let processes = topology
-            .processes
+        let peers: Vec<String> = topology
+            .modules()
             .iter()
-            .zip(&addrs)
-            .map(|(roles, addr)| {
+            .map(|module| format!("--{module}-url={}", url_of(addrs[topology.host_of(module)])))
+            .collect();
+        let processes = addrs
+            .iter()
+            .enumerate()
+            .map(|(i, addr)| {
+                let roles = topology.role(i);
                 let mut args = vec![
                     "serve".to_owned(),
                     format!("--role={roles}"),
@@ -138,7 +137,7 @@ impl Launched {
                 args.extend(peers.iter().cloned());
                 args.extend(options.extra_args.iter().cloned());
                 Process {
-                    roles: *roles,
+                    roles,
                     addr: *addr,
                     args,
                     child: None,
@@ -169,9 +168,9 @@ impl Launched {
         self.processes[0].url()
     }
 
-    /// The index of the process that hosts payments.
-    pub fn payments_host(&self) -> usize {
-        self.topology.host_of(|r| r.payments)
+    /// The index of the process that hosts `module`.
+    pub fn host_of(&self, module: &str) -> usize {
+        self.topology.host_of(module)
     }
 
     fn spawn(&mut self, i: usize) -> anyhow::Result<()> {
@@ -263,9 +262,9 @@ impl Launched {
     }
 
     /// Waits until one of the processes exits; returns its roles and status.
-    pub async fn any_exit(&mut self) -> (Roles, std::io::Result<std::process::ExitStatus>) {
+    pub async fn any_exit(&mut self) -> (String, std::io::Result<std::process::ExitStatus>) {
         let waits = self.processes.iter_mut().filter_map(|p| {
-            let roles = p.roles;
+            let roles = p.roles.clone();
             p.child
                 .as_mut()
                 .map(|child| Box::pin(async move { (roles, child.wait().await) }))

@@ -6,19 +6,20 @@ use std::path::PathBuf;
 
 use anyhow::bail;
 use clap::Args;
+use runtime::module::Module;
+use runtime::shutdown::cancel_on_signal;
 use tokio_util::sync::CancellationToken;
 
 use crate::launch::{LaunchOptions, Launched, Logs};
-use crate::server::cancel_on_signal;
 use crate::topology::Topology;
 
 #[derive(Debug, Clone, Args)]
 pub struct UpArgs {
     /// How to split the modules into processes: monolith, microservices, or a grouping
-    /// such as users+orders,payments (commas separate processes; the gateway rides with
-    /// the first).
+    /// such as users+orders,payments+shipping (commas separate processes; the gateway rides
+    /// with the first).
     #[arg(long, env = "CLEAVE_TOPOLOGY", default_value = "microservices")]
-    pub topology: Topology,
+    pub topology: String,
 
     /// Public address of the process that carries the gateway; the others take free
     /// loopback ports.
@@ -29,22 +30,21 @@ pub struct UpArgs {
     #[arg(long, env = "CLEAVE_DATA_DIR", default_value = "./data")]
     pub data_dir: PathBuf,
 
-    /// Largest order total, in minor units (cents), that the simulated processor authorizes.
-    #[arg(long, env = "CLEAVE_PAYMENT_LIMIT_CENTS", default_value_t = payments::processor::DEFAULT_LIMIT_CENTS)]
-    pub payment_limit_cents: i64,
+    /// Flags for every process, after `--`: `cleave up -- --payment-limit-cents 500`.
+    #[arg(last = true, value_name = "FLAGS")]
+    pub flags: Vec<String>,
 }
 
-pub async fn run(args: UpArgs) -> anyhow::Result<()> {
+/// Runs the topology of `args` with the modules of `registry`.
+pub async fn run(args: UpArgs, registry: &'static [&'static Module]) -> anyhow::Result<()> {
+    let topology = Topology::parse(&args.topology, registry).map_err(anyhow::Error::msg)?;
     let options = LaunchOptions {
         public: args.listen,
         data_dir: args.data_dir.clone(),
-        extra_args: vec![format!(
-            "--payment-limit-cents={}",
-            args.payment_limit_cents
-        )],
+        extra_args: args.flags,
         logs: Logs::Prefixed,
     };
-    let mut launched = Launched::start(args.topology.clone(), options).await?;
+    let mut launched = Launched::start(topology, options).await?;
     for process in &launched.processes {
         tracing::info!(roles = %process.roles, url = %process.url(), pid = process.pid(), "started");
     }

@@ -9,6 +9,10 @@ use runtime::db::{DatabaseUrl, Location};
 use runtime::internal::InternalToken;
 use runtime::policy::CallPolicy;
 
+mod per_module;
+
+pub use per_module::{DatabaseUrls, ModuleFlags, PeerUrls};
+
 use crate::limits::Limits;
 use crate::roles::Roles;
 use crate::server::{self, ConnectionLimits, Deadlines};
@@ -35,10 +39,10 @@ pub enum Command {
     /// Apply the database migrations of the modules named by --role, then exit.
     Migrate(ModuleArgs),
     /// Run a topology on this machine as child processes, with their logs prefixed.
-    Up(crate::up::UpArgs),
+    Up(tools::up::UpArgs),
     /// Run the same workload on several topologies side by side and report what the
     /// split costs and buys.
-    Compare(crate::compare::CompareArgs),
+    Compare(tools::compare::CompareArgs),
     /// Check that a cleave server answers: exits 0 when its /readyz (or URL) answers 2xx.
     Probe(crate::probe::ProbeArgs),
     /// Print the OpenAPI document of the public API (the one served at /openapi.json).
@@ -48,8 +52,8 @@ pub enum Command {
 /// Which modules this process holds, and where they keep their data.
 #[derive(Debug, Clone, Args)]
 pub struct ModuleArgs {
-    /// Modules this process runs, comma-separated: all (alias all-in-one), gateway, users,
-    /// orders, payments.
+    /// Modules this process runs, comma-separated: all (alias all-in-one), gateway, or
+    /// any module of the binary (see --help for their names: each has its --<module>-url).
     #[arg(long, env = "CLEAVE_ROLE", default_value = "all")]
     pub role: Roles,
 
@@ -63,29 +67,15 @@ pub struct ModuleArgs {
     #[arg(long, env = "CLEAVE_DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<DatabaseUrl>,
 
-    /// PostgreSQL database of the users module, instead of --database-url.
-    #[arg(long, env = "CLEAVE_USERS_DATABASE_URL", hide_env_values = true)]
-    pub users_database_url: Option<DatabaseUrl>,
-
-    /// PostgreSQL database of the orders module, instead of --database-url.
-    #[arg(long, env = "CLEAVE_ORDERS_DATABASE_URL", hide_env_values = true)]
-    pub orders_database_url: Option<DatabaseUrl>,
-
-    /// PostgreSQL database of the payments module, instead of --database-url.
-    #[arg(long, env = "CLEAVE_PAYMENTS_DATABASE_URL", hide_env_values = true)]
-    pub payments_database_url: Option<DatabaseUrl>,
+    #[command(flatten)]
+    pub databases: DatabaseUrls,
 }
 
 impl ModuleArgs {
     /// Where `module` keeps its data: its own URL, else the shared one, else SQLite.
     pub fn location(&self, module: &str) -> Location {
-        let own = match module {
-            users::NAME => &self.users_database_url,
-            orders::NAME => &self.orders_database_url,
-            payments::NAME => &self.payments_database_url,
-            _ => &None,
-        };
-        Location::new(&self.data_dir, own.as_ref().or(self.database_url.as_ref()))
+        let own = self.databases.of(module);
+        Location::new(&self.data_dir, own.or(self.database_url.as_ref()))
     }
 }
 
@@ -98,28 +88,11 @@ pub struct ServeArgs {
     #[arg(long, env = "CLEAVE_LISTEN", default_value = "0.0.0.0:8080")]
     pub listen: SocketAddr,
 
-    /// Base URL of the users module, when it is not local. Calls are spread over every
-    /// address its host name resolves to (the replicas of a headless service); several
-    /// comma-separated URLs that differ only in host and port add up their addresses.
-    #[arg(long, env = "CLEAVE_USERS_URL", default_value = "http://users:8080")]
-    pub users_url: String,
+    #[command(flatten)]
+    pub peers: PeerUrls,
 
-    /// Base URL of the orders module, when it is not local; as --users-url.
-    #[arg(long, env = "CLEAVE_ORDERS_URL", default_value = "http://orders:8080")]
-    pub orders_url: String,
-
-    /// Base URL of the payments module, when it is not local; as --users-url.
-    #[arg(
-        long,
-        env = "CLEAVE_PAYMENTS_URL",
-        default_value = "http://payments:8080"
-    )]
-    pub payments_url: String,
-
-    /// Largest order total, in minor units (cents), that the simulated processor authorizes.
-    #[arg(long, env = "CLEAVE_PAYMENT_LIMIT_CENTS", default_value_t = payments::processor::DEFAULT_LIMIT_CENTS,
-          value_parser = clap::value_parser!(i64).range(0..))]
-    pub payment_limit_cents: i64,
+    #[command(flatten)]
+    pub module_flags: ModuleFlags,
 
     /// How long a call to another module may take, in milliseconds, before it fails as 503.
     #[arg(long, env = "CLEAVE_PEER_TIMEOUT_MS", default_value_t = 5_000,

@@ -34,6 +34,7 @@ use report::{
     Host, InternalReport, Latency, LoadReport, OperationReport, ProcessReport, Report, Settings,
     SettleReport, TopologyReport,
 };
+use runtime::module::Module;
 use scrape::PeerTotals;
 
 #[derive(Debug, Clone, Args)]
@@ -42,7 +43,7 @@ pub struct CompareArgs {
     /// users+orders,payments); repeat to compare several. Default: monolith and
     /// microservices.
     #[arg(long = "topology", value_name = "TOPOLOGY")]
-    pub topologies: Vec<Topology>,
+    pub topologies: Vec<String>,
 
     /// The URL of a deployment already running (compose, Kubernetes) to measure instead;
     /// repeat to compare several. Nothing is started or killed, so CPU, memory, internal
@@ -129,7 +130,8 @@ struct Subject {
     report: Option<TopologyReport>,
 }
 
-pub async fn run(args: CompareArgs) -> anyhow::Result<()> {
+/// Runs the comparison of `args` on the modules of `registry`.
+pub async fn run(args: CompareArgs, registry: &'static [&'static Module]) -> anyhow::Result<()> {
     let started_at = Utc::now();
     let started = Instant::now();
     let scratch = match &args.data_dir {
@@ -157,7 +159,7 @@ pub async fn run(args: CompareArgs) -> anyhow::Result<()> {
     );
 
     progress.phase("starting");
-    let mut subjects = start(&args, &scratch, &http).await?;
+    let mut subjects = start(&args, registry, &scratch, &http).await?;
 
     progress.phase("warming up");
     for subject in &subjects {
@@ -273,6 +275,7 @@ impl Scratch {
 
 async fn start(
     args: &CompareArgs,
+    registry: &[&Module],
     scratch: &Scratch,
     http: &reqwest::Client,
 ) -> anyhow::Result<Vec<Subject>> {
@@ -284,11 +287,15 @@ async fn start(
         }
         return Ok(subjects);
     }
-    let topologies = if args.topologies.is_empty() {
-        vec![Topology::monolith(), Topology::microservices()]
+    let specs = if args.topologies.is_empty() {
+        vec!["monolith".to_owned(), "microservices".to_owned()]
     } else {
         args.topologies.clone()
     };
+    let topologies = specs
+        .iter()
+        .map(|spec| Topology::parse(spec, registry).map_err(anyhow::Error::msg))
+        .collect::<anyhow::Result<Vec<_>>>()?;
     for (i, topology) in topologies.into_iter().enumerate() {
         let dir = scratch
             .path()
