@@ -4,12 +4,12 @@
 
 use runtime::module::Module;
 
-pub static MODULES: &[&Module] = &[&users::MODULE, &orders::MODULE, &payments::MODULE];
-
-/// The module named `name`.
-pub fn find(name: &str) -> Option<&'static Module> {
-    MODULES.iter().copied().find(|module| module.name == name)
-}
+pub static MODULES: &[&Module] = &[
+    &users::MODULE,
+    &orders::MODULE,
+    &payments::MODULE,
+    &shipping::MODULE,
+];
 
 #[cfg(test)]
 mod tests {

@@ -1,6 +1,7 @@
 //! The audit every fault test ends with, read back through the public API once the fault
 //! is over: every acknowledged order exists, every order has settled with exactly one
-//! payment that agrees with it, nothing is left pending, and no payment lacks its order.
+//! payment that agrees with it, nothing is left pending, no payment lacks its order, and
+//! every paid order is shipped once (and no other).
 
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
@@ -34,7 +35,7 @@ impl std::fmt::Display for Audited {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "{} orders ({} paid, {} declined), each charged once; all settled {:.1} s into the audit",
+            "{} orders ({} paid and shipped, {} declined), each charged once; all settled {:.1} s into the audit",
             self.orders,
             self.paid,
             self.declined,
@@ -149,6 +150,7 @@ pub(crate) async fn examine(app: &Topology, acknowledged: &[Uuid]) -> Audited {
             violations.push(format!("{order} disagrees with its payment {payment}"));
         }
     }
+    violations.extend(shipping_violations(app, &by_id, started).await);
     let distinct: HashSet<Uuid> = acknowledged.iter().copied().collect();
     if distinct.len() != acknowledged.len() {
         violations.push("an order id was acknowledged twice".to_owned());
@@ -162,4 +164,45 @@ pub(crate) async fn examine(app: &Topology, acknowledged: &[Uuid]) -> Audited {
         settled_in: settled_at - started,
         violations,
     }
+}
+
+/// What breaks "every paid order is shipped once, and no other": shipping applies the
+/// payments' events on its own, so it is given until the audit's deadline to catch up.
+async fn shipping_violations(
+    app: &Topology,
+    orders: &HashMap<Uuid, &Value>,
+    started: Instant,
+) -> Vec<String> {
+    let paid: HashSet<Uuid> = orders
+        .iter()
+        .filter(|(_, order)| order["status"] == "paid")
+        .map(|(id, _)| *id)
+        .collect();
+    let shipped = loop {
+        let mut shipped: HashMap<Uuid, usize> = HashMap::new();
+        for shipment in app.list_all("/shipments").await {
+            let order_id = shipment["order_id"]
+                .as_str()
+                .and_then(|text| Uuid::parse_str(text).ok())
+                .unwrap_or_else(|| panic!("a shipment without an order id: {shipment}"));
+            *shipped.entry(order_id).or_default() += 1;
+        }
+        if paid.iter().all(|o| shipped.contains_key(o)) || started.elapsed() >= SETTLE_WITHIN {
+            break shipped;
+        }
+        tokio::time::sleep(POLL).await;
+    };
+    let mut violations = Vec::new();
+    let unshipped = paid.iter().filter(|o| !shipped.contains_key(o)).count();
+    if unshipped > 0 {
+        violations.push(format!("{unshipped} paid orders were never shipped"));
+    }
+    for (order_id, count) in &shipped {
+        if !paid.contains(order_id) {
+            violations.push(format!("order {order_id} was shipped but is not paid"));
+        } else if *count > 1 {
+            violations.push(format!("order {order_id} was shipped {count} times"));
+        }
+    }
+    violations
 }

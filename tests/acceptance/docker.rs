@@ -299,7 +299,7 @@ impl Containers {
             .unwrap_or_else(|err| panic!("{err}"));
         let token = format!("CLEAVE_INTERNAL_TOKEN={}", Uuid::new_v4());
         let mut containers = HashMap::new();
-        for role in ["users", "orders", "payments"] {
+        for role in Module::ALL.map(Module::name) {
             let name = tokio::task::block_in_place(|| {
                 run_module(&scope, &network, role, &["--env", &token])
             })
@@ -360,21 +360,16 @@ impl Containers {
                 .unwrap_or_else(|| panic!("compose started no {name} container"))
         };
         let services: &[(&'static str, &str)] = match profile {
-            Some(monolith) => &[
-                ("gateway", monolith),
-                ("users", monolith),
-                ("orders", monolith),
-                ("payments", monolith),
-            ],
-            None => &[
-                ("gateway", "gateway"),
-                ("users", "users"),
-                ("orders", "orders"),
-                ("payments", "payments"),
-            ],
+            Some(monolith) => &[("gateway", monolith)],
+            None => &[("gateway", "gateway")],
         };
+        let modules = Module::ALL.map(|module| {
+            let name = module.name();
+            (name, profile.unwrap_or(name))
+        });
         let containers: HashMap<&'static str, String> = services
             .iter()
+            .chain(&modules)
             .map(|(role, name)| (*role, service(name)))
             .collect();
         for id in containers.values() {

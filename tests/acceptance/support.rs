@@ -44,7 +44,7 @@ pub(crate) enum Shape {
     AllInOne,
     /// One process per module, and a gateway.
     Split,
-    /// `--role=gateway,users,orders` and `--role=payments`.
+    /// `--role=gateway,users,orders` and `--role=payments,shipping`.
     Mixed,
     /// The split shape as four containers of the image on a bridge network.
     Containers,
@@ -73,9 +73,9 @@ impl Shape {
         match self {
             Shape::AllInOne | Shape::PostgresAllInOne => &["all"],
             Shape::Split | Shape::Containers | Shape::PostgresSplit | Shape::NatsSplit => {
-                &["gateway", "users", "orders", "payments"]
+                &["gateway", "users", "orders", "payments", "shipping"]
             }
-            Shape::Mixed => &["gateway,users,orders", "payments"],
+            Shape::Mixed => &["gateway,users,orders", "payments,shipping"],
         }
     }
 }
@@ -85,14 +85,23 @@ pub(crate) enum Module {
     Users,
     Orders,
     Payments,
+    Shipping,
 }
 
 impl Module {
+    pub(crate) const ALL: [Module; 4] = [
+        Module::Users,
+        Module::Orders,
+        Module::Payments,
+        Module::Shipping,
+    ];
+
     pub(crate) fn name(self) -> &'static str {
         match self {
             Module::Users => "users",
             Module::Orders => "orders",
             Module::Payments => "payments",
+            Module::Shipping => "shipping",
         }
     }
 }
@@ -448,11 +457,10 @@ impl Topology {
             let at = roles.iter().position(|role| hosts(role, module));
             format!("http://{}", addrs[at.expect("every module runs somewhere")])
         };
-        let peers = [
-            ("--users-url", peer_url(Module::Users)),
-            ("--orders-url", peer_url(Module::Orders)),
-            ("--payments-url", peer_url(Module::Payments)),
-        ];
+        let peers: Vec<(String, String)> = Module::ALL
+            .iter()
+            .map(|&module| (format!("--{}-url", module.name()), peer_url(module)))
+            .collect();
         let processes: Vec<Process> = roles
             .iter()
             .zip(&addrs)
@@ -468,7 +476,7 @@ impl Topology {
                     path_arg(&data_dir),
                 ];
                 for (flag, url) in &peers {
-                    args.extend([(*flag).to_owned(), url.clone()]);
+                    args.extend([flag.clone(), url.clone()]);
                 }
                 let database_url = database.as_ref().map(Database::url);
                 if let Some(url) = database_url.or_else(|| options.database_url.clone()) {
@@ -708,6 +716,29 @@ impl Topology {
         let order = self.wait_settled(order_id).await;
         assert_eq!(order["status"], status, "order {order}");
         self.assert_one_payment(&order, payment_status).await;
+        self.assert_shipped(&order, usize::from(status == "paid"))
+            .await;
+    }
+
+    /// Asserts that `order` comes to have `count` shipments, and keeps that many.
+    async fn assert_shipped(&self, order: &Value, count: usize) {
+        let path = format!("/shipments?order_id={}", id(order));
+        let shipments = poll_until(
+            &format!("order {} to have {count} shipments", id(order)),
+            SETTLE_TIMEOUT,
+            || async {
+                let shipments = self.list_all(&path).await;
+                if shipments.len() == count {
+                    Ok(shipments)
+                } else {
+                    Err(format!("{shipments:?}"))
+                }
+            },
+        )
+        .await;
+        for shipment in shipments {
+            assert_eq!(shipment["order_id"], order["id"], "{shipment}");
+        }
     }
 
     async fn assert_one_payment(&self, order: &Value, payment_status: &str) {
@@ -725,6 +756,7 @@ impl Topology {
         for order in self.wait_all_settled(order_ids).await {
             assert_eq!(order["status"], "paid", "order {order}");
             self.assert_one_payment(&order, "authorized").await;
+            self.assert_shipped(&order, 1).await;
         }
     }
 }

@@ -82,11 +82,51 @@ impl IntoResponses for ServerProblems {
                 "503".to_owned(),
                 problem_response(
                     "A module this request needs cannot be reached, did not answer in time or \
-                     is refused by its open circuit breaker (`unavailable`), or the server has \
-                     too many requests in flight (`overloaded`); retry later, after \
-                     `retry_after` seconds when given (also the `Retry-After` header)",
+                     is refused by its open circuit breaker (`unavailable`), its data could not \
+                     be stored and nothing of the request was kept (`storage-unavailable`), or \
+                     the server has too many requests in flight (`overloaded`); retry later, \
+                     after `retry_after` seconds when given (also the `Retry-After` header)",
                 ),
             ),
         ])
+    }
+}
+
+/// What an operation on one resource by its id answers when there is none.
+pub struct NotFound;
+
+impl IntoResponses for NotFound {
+    fn responses() -> BTreeMap<String, RefOr<Response>> {
+        BTreeMap::from([(
+            "404".to_owned(),
+            problem_response("No resource with this id (`not-found`)"),
+        )])
+    }
+}
+
+/// What an operation on one resource by its id answers when the id is not one.
+pub struct InvalidId;
+
+impl IntoResponses for InvalidId {
+    fn responses() -> BTreeMap<String, RefOr<Response>> {
+        BTreeMap::from([(
+            "422".to_owned(),
+            problem_response("The id is not a UUID (`invalid-request`)"),
+        )])
+    }
+}
+
+/// What a list answers when its query does not fit.
+pub struct InvalidList;
+
+impl IntoResponses for InvalidList {
+    fn responses() -> BTreeMap<String, RefOr<Response>> {
+        BTreeMap::from([(
+            "422".to_owned(),
+            problem_response(
+                "`limit`, `cursor` or a filter is invalid; `errors` names which \
+                 (`invalid-request`)",
+            ),
+        )])
     }
 }

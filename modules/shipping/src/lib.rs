@@ -1,0 +1,45 @@
+//! The shipping module: ships each paid order, once.
+//!
+//! Its contract is the `shipping-api` crate. It hears of payments only through the
+//! `PaymentAuthorized` event of `payments-api`. Inside: the SQL (`store`), the local
+//! implementation (`service`), the handler of payment events (`events`), the router and
+//! the client; all the binary sees of it is [`MODULE`].
+
+mod client;
+mod events;
+mod router;
+mod service;
+mod store;
+
+use std::sync::Arc;
+
+use payments_api::PaymentAuthorized;
+use runtime::db::Migrations;
+use runtime::module::{no_flags, Api, Module, Opened};
+use shipping_api::ShippingApi;
+use utoipa::OpenApi;
+use vocab::events::Event;
+
+/// The shipping module.
+pub static MODULE: Module = Module {
+    name: shipping_api::NAME,
+    about: "ships each paid order once",
+    migrations: Migrations {
+        sqlite: &sqlx::migrate!("../../migrations/shipping/sqlite"),
+        postgres: &sqlx::migrate!("../../migrations/shipping/postgres"),
+    },
+    calls: &[],
+    publishes: &[],
+    consumes: &[PaymentAuthorized::TOPIC],
+    open: |opening| {
+        let api: Arc<dyn ShippingApi> = Arc::new(service::LocalShipping::new(opening.db.clone()));
+        Ok(Opened {
+            api: Api::new(api),
+            events: Some(Arc::new(events::PaymentEvents::new(opening.db))),
+        })
+    },
+    client: |peer| Api::new::<dyn ShippingApi>(Arc::new(client::ShippingClient::new(peer))),
+    router: |api| router::router(api.get::<dyn ShippingApi>()),
+    openapi: router::ShippingDoc::openapi,
+    flags: no_flags,
+};
