@@ -175,7 +175,7 @@ fn serve_cleave_users(server: &Runtime, data_dir: &Path, stop: CancellationToken
         tokio::spawn(cleave::server::serve(
             listener,
             composition,
-            args.serving(),
+            cleave::server::Settings::of(&args),
             stop,
         ));
         addr

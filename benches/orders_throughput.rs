@@ -327,7 +327,7 @@ fn all_in_one(client: &Runtime, http: &reqwest::Client) -> Target {
         tokio::spawn(cleave::server::serve(
             listener,
             composition,
-            args.serving(),
+            cleave::server::Settings::of(&args),
             stop.clone(),
         ));
         addr

@@ -44,5 +44,5 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     if args.exit_on_stdin_eof {
         tokio::spawn(runtime::shutdown::cancel_on_stdin_eof(shutdown.clone()));
     }
-    server::serve(listener, composition, args.serving(), shutdown).await
+    server::serve(listener, composition, server::Settings::of(&args), shutdown).await
 }

@@ -20,6 +20,7 @@ use tokio_util::sync::CancellationToken;
 use tower_http::catch_panic::CatchPanicLayer;
 use vocab::Problem;
 
+use crate::cli::ServeArgs;
 use crate::compose::Composition;
 
 pub use connections::ConnectionLimits;
@@ -35,6 +36,25 @@ pub struct Settings {
     pub connections: ConnectionLimits,
     /// On shutdown, how long requests in flight may take to finish.
     pub grace: Duration,
+}
+
+impl Settings {
+    /// The settings the flags of `args` give.
+    pub fn of(args: &ServeArgs) -> Self {
+        Self {
+            max_body_bytes: args.max_body_bytes,
+            body_read_timeout: Duration::from_millis(args.body_read_timeout_ms),
+            connections: ConnectionLimits {
+                max_connections: args.max_connections,
+                max_header_bytes: args.max_header_bytes,
+                deadlines: Deadlines {
+                    header_read: Duration::from_millis(args.header_read_timeout_ms),
+                    idle: Duration::from_millis(args.idle_timeout_ms),
+                },
+            },
+            grace: Duration::from_millis(args.shutdown_grace_ms),
+        }
+    }
 }
 
 /// Serves `composition` on `listener` and runs its relays and event consumers until

@@ -15,7 +15,6 @@ pub use per_module::{DatabaseUrls, ModuleFlags, PeerUrls};
 
 use crate::limits::Limits;
 use crate::roles::Roles;
-use crate::server::{self, ConnectionLimits, Deadlines};
 
 /// One binary, a modular monolith or a set of microservices, chosen by a flag.
 ///
@@ -277,23 +276,6 @@ impl std::str::FromStr for EventBus {
 impl ServeArgs {
     pub fn peer_timeout(&self) -> Duration {
         Duration::from_millis(self.peer_timeout_ms)
-    }
-
-    /// How this process serves its requests.
-    pub fn serving(&self) -> server::Settings {
-        server::Settings {
-            max_body_bytes: self.max_body_bytes,
-            body_read_timeout: Duration::from_millis(self.body_read_timeout_ms),
-            connections: ConnectionLimits {
-                max_connections: self.max_connections,
-                max_header_bytes: self.max_header_bytes,
-                deadlines: Deadlines {
-                    header_read: Duration::from_millis(self.header_read_timeout_ms),
-                    idle: Duration::from_millis(self.idle_timeout_ms),
-                },
-            },
-            grace: Duration::from_millis(self.shutdown_grace_ms),
-        }
     }
 
     /// The internal token, from the flag or read from its file.

@@ -31,28 +31,6 @@ const FIRST_RETRY: Duration = Duration::from_millis(100);
 // second, for the price of one refused connection a second while it is away.
 const LAST_RETRY: Duration = Duration::from_secs(1);
 
-/// A module's outbox: what wakes its relay when a write that appended events commits.
-/// Each module's [`Db`] holds one, so that committing and waking are one step.
-#[derive(Clone, Debug)]
-pub struct Outbox {
-    appended: Arc<watch::Sender<u64>>,
-}
-
-impl Default for Outbox {
-    fn default() -> Self {
-        Self {
-            appended: Arc::new(watch::channel(0).0),
-        }
-    }
-}
-
-impl Outbox {
-    /// Tells the relay that a transaction with events has committed.
-    pub(crate) fn wake(&self) {
-        self.appended.send_modify(|n| *n = n.wrapping_add(1));
-    }
-}
-
 /// Appends an event inside the caller's transaction; the relay is woken once it commits.
 pub async fn append(tx: &mut Tx<'_>, event: &Envelope) -> sqlx::Result<()> {
     if let Conn::Postgres(conn) = tx.conn() {
@@ -106,7 +84,7 @@ impl Relay {
         let loops = self.subscribers.into_iter().map(|subscriber| {
             let delivery = Delivery {
                 db: self.db.clone(),
-                wake: self.db.outbox().appended.subscribe(),
+                wake: self.db.events_committed().subscribe(),
                 backlog: Backlog::new(&subscriber),
                 subscriber,
                 attempted: 0,

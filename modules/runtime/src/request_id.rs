@@ -33,7 +33,10 @@ pub fn layer(router: Router) -> Router {
             .layer(SetRequestIdLayer::new(header.clone(), MakeRequestUuid))
             .layer(
                 TraceLayer::new_for_http()
-                    .make_span_with(|req: &Request| trace::request_span(req))
+                    .make_span_with(|req: &Request| {
+                        let id = req.headers().get(HEADER).and_then(|v| v.to_str().ok());
+                        trace::request_span(req, id.unwrap_or(""))
+                    })
                     // One line per request at info costs more CPU than the request itself
                     // on fast routes; failures (5xx) are still logged as errors.
                     .on_response(DefaultOnResponse::new().level(Level::DEBUG)),

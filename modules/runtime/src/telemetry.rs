@@ -21,7 +21,9 @@ use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Layer};
 
 /// The spans that carry a trace (see [`crate::trace`]), enabled at any log level.
-const TRACE_SPANS: &str = "platform::trace=info";
+fn trace_spans() -> String {
+    format!("{}=info", crate::trace::TARGET)
+}
 
 /// How long an export to the collector may take before it is abandoned.
 const EXPORT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -72,7 +74,7 @@ pub fn init(settings: &Settings) -> anyhow::Result<Telemetry> {
     // entered, and a span is entered on every poll of the future it instruments.
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new("info"))
-        .add_directive(TRACE_SPANS.parse().expect("a valid directive"));
+        .add_directive(trace_spans().parse().expect("a valid directive"));
     let logs = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         // Colour codes only for a person at a terminal, not in `docker logs` or a log file.

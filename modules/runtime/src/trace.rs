@@ -17,17 +17,15 @@ use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 use vocab::events::Envelope;
 
+/// The target of the spans made here, which stay enabled at any log level.
+pub(crate) const TARGET: &str = module_path!();
+
 /// The W3C trace context header.
 pub const TRACEPARENT: &str = "traceparent";
 
-/// The span of one request, in the trace of its `traceparent` header, or in a new trace
-/// when it came without one (the request enters the system here).
-pub fn request_span(request: &http::Request<impl Sized>) -> Span {
-    let request_id = request
-        .headers()
-        .get(crate::request_id::HEADER)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
+/// The span of one request with the id `request_id`, in the trace of its `traceparent`
+/// header, or in a new trace when it came without one (the request enters the system here).
+pub fn request_span(request: &http::Request<impl Sized>, request_id: &str) -> Span {
     let span = tracing::info_span!(
         "request",
         method = %request.method(),
@@ -165,7 +163,7 @@ mod tests {
                 .header(TRACEPARENT, format!("00-{CALLER_TRACE}-{CALLER_SPAN}-01"))
                 .body(())
                 .unwrap();
-            let span = request_span(&request);
+            let span = request_span(&request, "");
             assert_eq!(trace_of(&span), CALLER_TRACE);
             let sent = span
                 .in_scope(current_traceparent)
@@ -181,8 +179,8 @@ mod tests {
     fn a_request_without_a_traceparent_starts_a_trace() {
         traced(|| {
             let request = http::Request::get("/orders").body(()).unwrap();
-            let first = trace_of(&request_span(&request));
-            let second = trace_of(&request_span(&request));
+            let first = trace_of(&request_span(&request, ""));
+            let second = trace_of(&request_span(&request, ""));
             assert_ne!(first, TraceId::INVALID.to_string());
             assert_ne!(first, second);
         });

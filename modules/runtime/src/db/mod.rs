@@ -28,15 +28,16 @@ use futures::future::BoxFuture;
 use sqlx::migrate::Migrator;
 use sqlx::{PgConnection, SqliteConnection};
 
+mod committed;
 pub mod fault;
 mod postgres;
 mod sqlite;
 mod writer;
 
+pub use committed::EventsCommitted;
 pub use postgres::PgDb;
 pub use sqlite::SqliteDb;
 
-use crate::outbox::Outbox;
 use fault::WriteHealth;
 
 /// How long a readiness check may wait on a database before it counts as not ready.
@@ -283,11 +284,11 @@ impl Db {
         .await
     }
 
-    /// The module's outbox: where its writes put events, and what wakes its relay.
-    pub fn outbox(&self) -> &Outbox {
+    /// What wakes the module's relay when a write with events commits.
+    pub fn events_committed(&self) -> &EventsCommitted {
         match self {
-            Self::Sqlite(db) => db.outbox(),
-            Self::Postgres(db) => db.outbox(),
+            Self::Sqlite(db) => db.events_committed(),
+            Self::Postgres(db) => db.events_committed(),
         }
     }
 

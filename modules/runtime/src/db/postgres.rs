@@ -11,8 +11,8 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{Connection, PgConnection, PgPool};
 
 use super::fault::WriteHealth;
+use super::EventsCommitted;
 use super::{Conn, Tx, Work};
-use crate::outbox::Outbox;
 
 const CONNECTIONS: u32 = 16;
 /// How long a request waits for a connection. While the server is down or restarting,
@@ -24,7 +24,7 @@ const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(2);
 pub struct PgDb {
     pool: PgPool,
     health: Arc<WriteHealth>,
-    outbox: Outbox,
+    committed: EventsCommitted,
 }
 
 impl PgDb {
@@ -69,7 +69,7 @@ impl PgDb {
         Ok(Self {
             pool,
             health: Arc::new(WriteHealth::default()),
-            outbox: Outbox::default(),
+            committed: EventsCommitted::default(),
         })
     }
 
@@ -78,8 +78,8 @@ impl PgDb {
         &self.pool
     }
 
-    pub(super) fn outbox(&self) -> &Outbox {
-        &self.outbox
+    pub(super) fn events_committed(&self) -> &EventsCommitted {
+        &self.committed
     }
 
     pub(super) fn health(&self) -> &WriteHealth {
@@ -94,7 +94,7 @@ impl PgDb {
     ) -> sqlx::Result<T> {
         let pool = self.pool.clone();
         let health = self.health.clone();
-        let outbox = self.outbox.clone();
+        let committed = self.committed.clone();
         let written = tokio::spawn(async move {
             let result = async {
                 let mut tx = pool.begin().await?;
@@ -103,7 +103,7 @@ impl PgDb {
                 let appended = work_tx.appended();
                 tx.commit().await?;
                 if appended {
-                    outbox.wake();
+                    committed.signal();
                 }
                 Ok(value)
             }

@@ -15,8 +15,8 @@ use sqlx::{Connection, SqliteConnection};
 
 use super::fault::WriteHealth;
 use super::writer::Writer;
+use super::EventsCommitted;
 use super::Work;
-use crate::outbox::Outbox;
 
 const READERS: u32 = 4;
 
@@ -28,7 +28,7 @@ pub struct SqliteDb {
     /// Reads that need not see uncommitted writes.
     reader: SqlitePool,
     health: Arc<WriteHealth>,
-    outbox: Outbox,
+    committed: EventsCommitted,
 }
 
 impl SqliteDb {
@@ -45,8 +45,8 @@ impl SqliteDb {
                 .with_context(|| format!("migrating {}", path.display()))?;
         }
         let health = Arc::new(WriteHealth::default());
-        let outbox = Outbox::default();
-        let writer = Writer::start(conn, options.clone(), health.clone(), outbox.clone());
+        let committed = EventsCommitted::default();
+        let writer = Writer::start(conn, options.clone(), health.clone(), committed.clone());
         // sqlx pings a connection on every acquire by default: a round trip to SQLite's
         // worker thread per query, for a local file that does not drop connections.
         let reader = SqlitePoolOptions::new()
@@ -59,7 +59,7 @@ impl SqliteDb {
             writer,
             reader,
             health,
-            outbox,
+            committed,
         })
     }
 
@@ -68,8 +68,8 @@ impl SqliteDb {
         &self.reader
     }
 
-    pub(super) fn outbox(&self) -> &Outbox {
-        &self.outbox
+    pub(super) fn events_committed(&self) -> &EventsCommitted {
+        &self.committed
     }
 
     pub(super) fn health(&self) -> &WriteHealth {

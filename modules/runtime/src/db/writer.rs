@@ -29,8 +29,8 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use super::fault::WriteHealth;
+use super::EventsCommitted;
 use super::{Conn, Tx, Work};
-use crate::outbox::Outbox;
 
 /// Writes committed in one transaction, at most.
 const BATCH_MAX: usize = 64;
@@ -74,7 +74,7 @@ impl Writer {
         conn: SqliteConnection,
         options: SqliteConnectOptions,
         health: Arc<WriteHealth>,
-        outbox: Outbox,
+        committed: EventsCommitted,
     ) -> Self {
         let (jobs, queue) = mpsc::channel(QUEUE);
         let stop = CancellationToken::new();
@@ -84,7 +84,7 @@ impl Writer {
                 options,
                 queue,
                 health: health.clone(),
-                outbox,
+                committed,
             }
             .run(stop.clone()),
         );
@@ -154,7 +154,7 @@ struct Task {
     options: SqliteConnectOptions,
     queue: mpsc::Receiver<Job>,
     health: Arc<WriteHealth>,
-    outbox: Outbox,
+    committed: EventsCommitted,
 }
 
 impl Task {
@@ -198,7 +198,7 @@ impl Task {
             },
         };
         let mut conn = conn;
-        if run_batch(&mut conn, batch, &self.health, &self.outbox).await {
+        if run_batch(&mut conn, batch, &self.health, &self.committed).await {
             self.conn = Some(conn);
         } else {
             tracing::warn!("a write transaction ended in doubt; its connection is replaced");
@@ -224,7 +224,7 @@ fn run_batch<'a>(
     conn: &'a mut SqliteConnection,
     batch: Vec<Job>,
     health: &'a WriteHealth,
-    outbox: &'a Outbox,
+    committed: &'a EventsCommitted,
 ) -> BoxFuture<'a, bool> {
     Box::pin(async move {
         // IMMEDIATE takes the write lock now rather than at the first write, so that a lock
@@ -290,7 +290,7 @@ fn run_batch<'a>(
                     health.observe(&Ok(()));
                 }
                 if appended {
-                    outbox.wake();
+                    committed.signal();
                 }
                 end(done, refused, None);
                 true
