@@ -11,7 +11,7 @@ use orders_api::{
 };
 use runtime::extract::{Json, PathId, Query};
 use utoipa::OpenApi;
-use vocab::openapi::{JsonBodyProblems, ServerProblems};
+use vocab::openapi::{InvalidId, InvalidList, JsonBodyProblems, NotFound, ServerProblems};
 use vocab::page::Page;
 use vocab::{FieldError, Problem};
 
@@ -116,10 +116,8 @@ async fn place(
     params(("id" = Uuid, Path, description = "The order's id")),
     responses(
         (status = 200, description = "The order", body = Order),
-        (status = 404, description = "No order with this id (`not-found`)", body = Problem,
-            content_type = "application/problem+json"),
-        (status = 422, description = "The id is not a UUID (`invalid-request`)", body = Problem,
-            content_type = "application/problem+json"),
+        NotFound,
+        InvalidId,
         ServerProblems,
     ))]
 async fn get_one(State(api): Api, PathId(id): PathId) -> Result<axum::Json<Order>, Problem> {
@@ -131,8 +129,7 @@ async fn get_one(State(api): Api, PathId(id): PathId) -> Result<axum::Json<Order
     params(ListOrders),
     responses(
         (status = 200, description = "A page of orders", body = Page<Order>),
-        (status = 422, description = "`limit`, `cursor` or `user_id` is invalid \
-            (`invalid-request`)", body = Problem, content_type = "application/problem+json"),
+        InvalidList,
         ServerProblems,
     ))]
 async fn list(

@@ -8,7 +8,7 @@ use axum::Router;
 use payments_api::{ListPayments, Payment, PaymentsApi, ITEM_ROUTE, PATH};
 use runtime::extract::{PathId, Query};
 use utoipa::OpenApi;
-use vocab::openapi::ServerProblems;
+use vocab::openapi::{InvalidId, InvalidList, NotFound, ServerProblems};
 use vocab::page::Page;
 use vocab::Problem;
 
@@ -36,10 +36,8 @@ pub(crate) struct PaymentsDoc;
         (status = 200, description = "The payment", body = Payment,
             links(("GetPaidOrder" = (operation_id = "get_order",
                 parameters(("id" = "$response.body#/order_id")))))),
-        (status = 404, description = "No payment with this id (`not-found`)", body = Problem,
-            content_type = "application/problem+json"),
-        (status = 422, description = "The id is not a UUID (`invalid-request`)", body = Problem,
-            content_type = "application/problem+json"),
+        NotFound,
+        InvalidId,
         ServerProblems,
     ))]
 async fn get_one(State(api): Api, PathId(id): PathId) -> Result<axum::Json<Payment>, Problem> {
@@ -53,8 +51,7 @@ async fn get_one(State(api): Api, PathId(id): PathId) -> Result<axum::Json<Payme
         (status = 200, description = "A page of payments", body = Page<Payment>,
             links(("GetFirstPayment" = (operation_id = "get_payment",
                 parameters(("id" = "$response.body#/data/0/id")))))),
-        (status = 422, description = "`limit`, `cursor` or `order_id` is invalid \
-            (`invalid-request`)", body = Problem, content_type = "application/problem+json"),
+        InvalidList,
         ServerProblems,
     ))]
 async fn list(

@@ -9,7 +9,7 @@ use http::{header, StatusCode};
 use runtime::extract::{Json, PathId, Query};
 use users_api::{user_path, ListUsers, NewUser, User, UsersApi, ITEM_ROUTE, PATH};
 use utoipa::OpenApi;
-use vocab::openapi::{JsonBodyProblems, ServerProblems};
+use vocab::openapi::{InvalidId, InvalidList, JsonBodyProblems, NotFound, ServerProblems};
 use vocab::page::Page;
 use vocab::Problem;
 
@@ -76,10 +76,8 @@ async fn create(
     params(("id" = uuid::Uuid, Path, description = "The user's id")),
     responses(
         (status = 200, description = "The user", body = User),
-        (status = 404, description = "No user with this id (`not-found`)", body = Problem,
-            content_type = "application/problem+json"),
-        (status = 422, description = "The id is not a UUID (`invalid-request`)", body = Problem,
-            content_type = "application/problem+json"),
+        NotFound,
+        InvalidId,
         ServerProblems,
     ))]
 async fn get_one(State(api): Api, PathId(id): PathId) -> Result<axum::Json<User>, Problem> {
@@ -91,8 +89,7 @@ async fn get_one(State(api): Api, PathId(id): PathId) -> Result<axum::Json<User>
     params(ListUsers),
     responses(
         (status = 200, description = "A page of users", body = Page<User>),
-        (status = 422, description = "`limit` or `cursor` is invalid (`invalid-request`)",
-            body = Problem, content_type = "application/problem+json"),
+        InvalidList,
         ServerProblems,
     ))]
 async fn list(
