@@ -2,7 +2,8 @@
 
 use async_trait::async_trait;
 use orders_api::{
-    order_path, Order, OrderFilter, OrdersApi, OrdersError, PlaceOrder, IDEMPOTENCY_KEY, PATH,
+    order_path, ListOrders, Order, OrderFilter, OrdersApi, OrdersError, PlaceOrder,
+    IDEMPOTENCY_KEY, PATH,
 };
 use runtime::peer::Peer;
 use uuid::Uuid;
@@ -41,10 +42,7 @@ impl OrdersApi for OrdersClient {
         filter: OrderFilter,
         page: PageRequest,
     ) -> Result<Page<Order>, OrdersError> {
-        let mut query = page.query_pairs();
-        if let Some(user_id) = filter.user_id {
-            query.push(("user_id", user_id.to_string()));
-        }
+        let query = ListOrders::new(filter, page);
         Ok(self.peer.call(self.peer.get(PATH).query(&query)).await?)
     }
 }

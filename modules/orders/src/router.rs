@@ -6,13 +6,13 @@ use axum::extract::State;
 use axum::routing::{get, post};
 use axum::Router;
 use http::{header, HeaderMap, StatusCode};
-use orders_api::{order_path, Order, OrderFilter, OrdersApi, PlaceOrder, IDEMPOTENCY_KEY, PATH};
+use orders_api::{
+    order_path, ListOrders, Order, OrdersApi, PlaceOrder, IDEMPOTENCY_KEY, ITEM_ROUTE, PATH,
+};
 use runtime::extract::{Json, PathId, Query};
-use serde::Deserialize;
-use utoipa::{IntoParams, OpenApi};
-use uuid::Uuid;
-use vocab::openapi::{JsonBodyProblems, ServerProblems};
-use vocab::page::{Page, PageRequest};
+use utoipa::OpenApi;
+use vocab::openapi::{InvalidId, InvalidList, JsonBodyProblems, NotFound, ServerProblems};
+use vocab::page::Page;
 use vocab::{FieldError, Problem};
 
 type Api = State<Arc<dyn OrdersApi>>;
@@ -20,7 +20,7 @@ type Api = State<Arc<dyn OrdersApi>>;
 pub(crate) fn router(api: Arc<dyn OrdersApi>) -> Router {
     Router::new()
         .route(PATH, post(place).get(list))
-        .route(&format!("{PATH}/{{id}}"), get(get_one))
+        .route(ITEM_ROUTE, get(get_one))
         .with_state(api)
 }
 
@@ -116,44 +116,26 @@ async fn place(
     params(("id" = Uuid, Path, description = "The order's id")),
     responses(
         (status = 200, description = "The order", body = Order),
-        (status = 404, description = "No order with this id (`not-found`)", body = Problem,
-            content_type = "application/problem+json"),
-        (status = 422, description = "The id is not a UUID (`invalid-request`)", body = Problem,
-            content_type = "application/problem+json"),
+        NotFound,
+        InvalidId,
         ServerProblems,
     ))]
 async fn get_one(State(api): Api, PathId(id): PathId) -> Result<axum::Json<Order>, Problem> {
     Ok(axum::Json(api.get(id).await?))
 }
 
-#[derive(Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-struct ListQuery {
-    /// How many orders to return, 50 unless given.
-    #[param(minimum = 1, maximum = 500)]
-    limit: Option<u32>,
-    /// The `next_cursor` of the previous page.
-    #[param(value_type = Option<Uuid>)]
-    cursor: Option<String>,
-    /// Only the orders of this user.
-    #[serde(default, deserialize_with = "vocab::id::deserialize_option")]
-    user_id: Option<Uuid>,
-}
-
 /// Orders in the order they were placed, a page at a time.
 #[utoipa::path(get, path = "/orders", operation_id = "list_orders", tag = "orders",
-    params(ListQuery),
+    params(ListOrders),
     responses(
         (status = 200, description = "A page of orders", body = Page<Order>),
-        (status = 422, description = "`limit`, `cursor` or `user_id` is invalid \
-            (`invalid-request`)", body = Problem, content_type = "application/problem+json"),
+        InvalidList,
         ServerProblems,
     ))]
 async fn list(
     State(api): Api,
-    Query(q): Query<ListQuery>,
+    Query(query): Query<ListOrders>,
 ) -> Result<axum::Json<Page<Order>>, Problem> {
-    let page = PageRequest::parse(q.limit, q.cursor.as_deref())?;
-    let filter = OrderFilter { user_id: q.user_id };
+    let (filter, page) = query.parse()?;
     Ok(axum::Json(api.list(filter, page).await?))
 }

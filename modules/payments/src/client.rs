@@ -1,7 +1,9 @@
 //! The contract over HTTP, for processes where the payments module is not local.
 
 use async_trait::async_trait;
-use payments_api::{payment_path, Payment, PaymentFilter, PaymentsApi, PaymentsError, PATH};
+use payments_api::{
+    payment_path, ListPayments, Payment, PaymentFilter, PaymentsApi, PaymentsError, PATH,
+};
 use runtime::peer::Peer;
 use uuid::Uuid;
 use vocab::page::{Page, PageRequest};
@@ -27,10 +29,7 @@ impl PaymentsApi for PaymentsClient {
         filter: PaymentFilter,
         page: PageRequest,
     ) -> Result<Page<Payment>, PaymentsError> {
-        let mut query = page.query_pairs();
-        if let Some(order_id) = filter.order_id {
-            query.push(("order_id", order_id.to_string()));
-        }
+        let query = ListPayments::new(filter, page);
         Ok(self.peer.call(self.peer.get(PATH).query(&query)).await?)
     }
 }

@@ -5,13 +5,11 @@ use std::sync::Arc;
 use axum::extract::State;
 use axum::routing::get;
 use axum::Router;
-use payments_api::{Payment, PaymentFilter, PaymentsApi, PATH};
+use payments_api::{ListPayments, Payment, PaymentsApi, ITEM_ROUTE, PATH};
 use runtime::extract::{PathId, Query};
-use serde::Deserialize;
-use utoipa::{IntoParams, OpenApi};
-use uuid::Uuid;
-use vocab::openapi::ServerProblems;
-use vocab::page::{Page, PageRequest};
+use utoipa::OpenApi;
+use vocab::openapi::{InvalidId, InvalidList, NotFound, ServerProblems};
+use vocab::page::Page;
 use vocab::Problem;
 
 type Api = State<Arc<dyn PaymentsApi>>;
@@ -19,7 +17,7 @@ type Api = State<Arc<dyn PaymentsApi>>;
 pub(crate) fn router(api: Arc<dyn PaymentsApi>) -> Router {
     Router::new()
         .route(PATH, get(list))
-        .route(&format!("{PATH}/{{id}}"), get(get_one))
+        .route(ITEM_ROUTE, get(get_one))
         .with_state(api)
 }
 
@@ -38,48 +36,28 @@ pub(crate) struct PaymentsDoc;
         (status = 200, description = "The payment", body = Payment,
             links(("GetPaidOrder" = (operation_id = "get_order",
                 parameters(("id" = "$response.body#/order_id")))))),
-        (status = 404, description = "No payment with this id (`not-found`)", body = Problem,
-            content_type = "application/problem+json"),
-        (status = 422, description = "The id is not a UUID (`invalid-request`)", body = Problem,
-            content_type = "application/problem+json"),
+        NotFound,
+        InvalidId,
         ServerProblems,
     ))]
 async fn get_one(State(api): Api, PathId(id): PathId) -> Result<axum::Json<Payment>, Problem> {
     Ok(axum::Json(api.get(id).await?))
 }
 
-#[derive(Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-struct ListQuery {
-    /// How many payments to return, 50 unless given.
-    #[param(minimum = 1, maximum = 500)]
-    limit: Option<u32>,
-    /// The `next_cursor` of the previous page.
-    #[param(value_type = Option<Uuid>)]
-    cursor: Option<String>,
-    /// Only the payment of this order.
-    #[serde(default, deserialize_with = "vocab::id::deserialize_option")]
-    order_id: Option<Uuid>,
-}
-
 /// Payments in the order they were recorded, a page at a time.
 #[utoipa::path(get, path = "/payments", operation_id = "list_payments", tag = "payments",
-    params(ListQuery),
+    params(ListPayments),
     responses(
         (status = 200, description = "A page of payments", body = Page<Payment>,
             links(("GetFirstPayment" = (operation_id = "get_payment",
                 parameters(("id" = "$response.body#/data/0/id")))))),
-        (status = 422, description = "`limit`, `cursor` or `order_id` is invalid \
-            (`invalid-request`)", body = Problem, content_type = "application/problem+json"),
+        InvalidList,
         ServerProblems,
     ))]
 async fn list(
     State(api): Api,
-    Query(q): Query<ListQuery>,
+    Query(query): Query<ListPayments>,
 ) -> Result<axum::Json<Page<Payment>>, Problem> {
-    let page = PageRequest::parse(q.limit, q.cursor.as_deref())?;
-    let filter = PaymentFilter {
-        order_id: q.order_id,
-    };
+    let (filter, page) = query.parse()?;
     Ok(axum::Json(api.list(filter, page).await?))
 }

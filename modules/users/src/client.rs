@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 use runtime::peer::Peer;
-use users_api::{user_path, NewUser, User, UsersApi, UsersError, PATH};
+use users_api::{user_path, ListUsers, NewUser, User, UsersApi, UsersError, PATH};
 use uuid::Uuid;
 use vocab::page::{Page, PageRequest};
 
@@ -28,7 +28,7 @@ impl UsersApi for UsersClient {
     }
 
     async fn list(&self, page: PageRequest) -> Result<Page<User>, UsersError> {
-        let request = self.peer.get(PATH).query(&page.query_pairs());
-        Ok(self.peer.call(request).await?)
+        let query = ListUsers::new(page);
+        Ok(self.peer.call(self.peer.get(PATH).query(&query)).await?)
     }
 }

@@ -7,11 +7,10 @@ use axum::routing::{get, post};
 use axum::Router;
 use http::{header, StatusCode};
 use runtime::extract::{Json, PathId, Query};
-use serde::Deserialize;
-use users_api::{user_path, NewUser, User, UsersApi, PATH};
-use utoipa::{IntoParams, OpenApi};
-use vocab::openapi::{JsonBodyProblems, ServerProblems};
-use vocab::page::{Page, PageRequest};
+use users_api::{user_path, ListUsers, NewUser, User, UsersApi, ITEM_ROUTE, PATH};
+use utoipa::OpenApi;
+use vocab::openapi::{InvalidId, InvalidList, JsonBodyProblems, NotFound, ServerProblems};
+use vocab::page::Page;
 use vocab::Problem;
 
 type Api = State<Arc<dyn UsersApi>>;
@@ -19,7 +18,7 @@ type Api = State<Arc<dyn UsersApi>>;
 pub(crate) fn router(api: Arc<dyn UsersApi>) -> Router {
     Router::new()
         .route(PATH, post(create).get(list))
-        .route(&format!("{PATH}/{{id}}"), get(get_one))
+        .route(ITEM_ROUTE, get(get_one))
         .with_state(api)
 }
 
@@ -77,40 +76,26 @@ async fn create(
     params(("id" = uuid::Uuid, Path, description = "The user's id")),
     responses(
         (status = 200, description = "The user", body = User),
-        (status = 404, description = "No user with this id (`not-found`)", body = Problem,
-            content_type = "application/problem+json"),
-        (status = 422, description = "The id is not a UUID (`invalid-request`)", body = Problem,
-            content_type = "application/problem+json"),
+        NotFound,
+        InvalidId,
         ServerProblems,
     ))]
 async fn get_one(State(api): Api, PathId(id): PathId) -> Result<axum::Json<User>, Problem> {
     Ok(axum::Json(api.get(id).await?))
 }
 
-#[derive(Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-struct ListQuery {
-    /// How many users to return, 50 unless given.
-    #[param(minimum = 1, maximum = 500)]
-    limit: Option<u32>,
-    /// The `next_cursor` of the previous page.
-    #[param(value_type = Option<uuid::Uuid>)]
-    cursor: Option<String>,
-}
-
 /// Users in the order they registered, a page at a time.
 #[utoipa::path(get, path = "/users", operation_id = "list_users", tag = "users",
-    params(ListQuery),
+    params(ListUsers),
     responses(
         (status = 200, description = "A page of users", body = Page<User>),
-        (status = 422, description = "`limit` or `cursor` is invalid (`invalid-request`)",
-            body = Problem, content_type = "application/problem+json"),
+        InvalidList,
         ServerProblems,
     ))]
 async fn list(
     State(api): Api,
-    Query(q): Query<ListQuery>,
+    Query(query): Query<ListUsers>,
 ) -> Result<axum::Json<Page<User>>, Problem> {
-    let page = PageRequest::parse(q.limit, q.cursor.as_deref())?;
+    let page = query.parse()?;
     Ok(axum::Json(api.list(page).await?))
 }

@@ -82,15 +82,6 @@ impl PageRequest {
         }
     }
 
-    /// The query parameters that ask for this page again (used by the HTTP clients).
-    pub fn query_pairs(&self) -> Vec<(&'static str, String)> {
-        let mut pairs = vec![("limit", self.limit.to_string())];
-        if let Some(after) = self.after {
-            pairs.push(("cursor", after.to_string()));
-        }
-        pairs
-    }
-
     /// How many rows a store should fetch: one more than the page, to know if more exist.
     pub fn fetch(&self) -> i64 {
         i64::from(self.limit) + 1

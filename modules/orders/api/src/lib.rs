@@ -1,10 +1,12 @@
-//! The contract of the orders module: its API, its events, its errors.
+//! The contract of the orders module: its API, its events, its errors. Its paths, its
+//! header, the query of its list and its errors are defined here once, for the router that
+//! serves them and the client that calls them alike.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use http::StatusCode;
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 use vocab::events::Event;
 use vocab::page::{Page, PageRequest};
@@ -15,6 +17,8 @@ pub const NAME: &str = "orders";
 
 /// Where the module's resources live, for the router, the client and the gateway alike.
 pub const PATH: &str = "/orders";
+/// One order, as a route.
+pub const ITEM_ROUTE: &str = "/orders/{id}";
 /// A repeat of `POST /orders` with the same key and body returns the first order.
 pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
 
@@ -99,6 +103,47 @@ pub struct Order {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct OrderFilter {
     pub user_id: Option<Uuid>,
+}
+
+/// The query of `GET /orders`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListOrders {
+    /// How many orders to return, 50 unless given.
+    #[param(minimum = 1, maximum = 500)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u32>,
+    /// The `next_cursor` of the previous page.
+    #[param(value_type = Option<Uuid>)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cursor: Option<String>,
+    /// Only the orders of this user.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "vocab::id::deserialize_option"
+    )]
+    pub user_id: Option<Uuid>,
+}
+
+impl ListOrders {
+    /// The query a client sends for `filter` and `page`.
+    pub fn new(filter: OrderFilter, page: PageRequest) -> Self {
+        Self {
+            limit: Some(page.limit),
+            cursor: page.after.map(|after| after.to_string()),
+            user_id: filter.user_id,
+        }
+    }
+
+    /// The filter and page the query asks for; 422 if they do not fit.
+    pub fn parse(self) -> Result<(OrderFilter, PageRequest), Problem> {
+        let page = PageRequest::parse(self.limit, self.cursor.as_deref())?;
+        let filter = OrderFilter {
+            user_id: self.user_id,
+        };
+        Ok((filter, page))
+    }
 }
 
 #[async_trait]

@@ -1,10 +1,12 @@
-//! The contract of the payments module: its API, its events, its errors.
+//! The contract of the payments module: its API, its events, its errors. Its paths, the
+//! query of its list and its errors are defined here once, for the router that serves them
+//! and the client that calls them alike.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use http::StatusCode;
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 use vocab::events::Event;
 use vocab::page::{Page, PageRequest};
@@ -15,6 +17,8 @@ pub const NAME: &str = "payments";
 
 /// Where the module's resources live, for the router, the client and the gateway alike.
 pub const PATH: &str = "/payments";
+/// One payment, as a route.
+pub const ITEM_ROUTE: &str = "/payments/{id}";
 
 pub fn payment_path(id: Uuid) -> String {
     format!("{PATH}/{id}")
@@ -44,6 +48,47 @@ pub struct Payment {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct PaymentFilter {
     pub order_id: Option<Uuid>,
+}
+
+/// The query of `GET /payments`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListPayments {
+    /// How many payments to return, 50 unless given.
+    #[param(minimum = 1, maximum = 500)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u32>,
+    /// The `next_cursor` of the previous page.
+    #[param(value_type = Option<Uuid>)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cursor: Option<String>,
+    /// Only the payment of this order.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "vocab::id::deserialize_option"
+    )]
+    pub order_id: Option<Uuid>,
+}
+
+impl ListPayments {
+    /// The query a client sends for `filter` and `page`.
+    pub fn new(filter: PaymentFilter, page: PageRequest) -> Self {
+        Self {
+            limit: Some(page.limit),
+            cursor: page.after.map(|after| after.to_string()),
+            order_id: filter.order_id,
+        }
+    }
+
+    /// The filter and page the query asks for; 422 if they do not fit.
+    pub fn parse(self) -> Result<(PaymentFilter, PageRequest), Problem> {
+        let page = PageRequest::parse(self.limit, self.cursor.as_deref())?;
+        let filter = PaymentFilter {
+            order_id: self.order_id,
+        };
+        Ok((filter, page))
+    }
 }
 
 #[async_trait]

@@ -1,11 +1,12 @@
 //! The contract of the users module: what other modules and the HTTP API may ask of it.
-//! It names no framework; the module's router and HTTP client are built on these types.
+//! It names no framework; its paths, the query of its list and its errors are defined here
+//! once, for the router that serves them and the client that calls them alike.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use http::StatusCode;
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 use vocab::page::{Page, PageRequest};
 use vocab::{FieldError, Problem};
@@ -15,6 +16,8 @@ pub const NAME: &str = "users";
 
 /// Where the module's resources live, for the router, the client and the gateway alike.
 pub const PATH: &str = "/users";
+/// One user, as a route.
+pub const ITEM_ROUTE: &str = "/users/{id}";
 
 pub fn user_path(id: Uuid) -> String {
     format!("{PATH}/{id}")
@@ -52,6 +55,35 @@ pub struct NewUser {
 
 // With `remote = "Self"` on their derives: JSON must write them as objects, not arrays.
 vocab::objects_only!(NewUser);
+
+/// The query of `GET /users`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListUsers {
+    /// How many users to return, 50 unless given.
+    #[param(minimum = 1, maximum = 500)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u32>,
+    /// The `next_cursor` of the previous page.
+    #[param(value_type = Option<Uuid>)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cursor: Option<String>,
+}
+
+impl ListUsers {
+    /// The query a client sends for `page`.
+    pub fn new(page: PageRequest) -> Self {
+        Self {
+            limit: Some(page.limit),
+            cursor: page.after.map(|after| after.to_string()),
+        }
+    }
+
+    /// The page the query asks for; 422 if it does not fit.
+    pub fn parse(self) -> Result<PageRequest, Problem> {
+        PageRequest::parse(self.limit, self.cursor.as_deref())
+    }
+}
 
 #[async_trait]
 pub trait UsersApi: Send + Sync {
