@@ -1,10 +1,9 @@
 use std::process::ExitCode;
 
-use clap::Parser;
-use cleave::cli::{Cli, Command};
+use cleave::cli::{self, Command};
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = cli::parse();
     let command = cli.command.unwrap_or(Command::Serve(cli.serve));
     let telemetry = match runtime::telemetry::init(&command.telemetry()) {
         Ok(telemetry) => telemetry,
@@ -31,6 +30,10 @@ fn main() -> ExitCode {
             Command::Probe(args) => cleave::probe::run(args).await,
             Command::Openapi => {
                 print!("{}", cleave::openapi::document_json());
+                Ok(())
+            }
+            Command::Flags => {
+                print!("{}", cli::reference::markdown(&cli::command()));
                 Ok(())
             }
         }

@@ -4,12 +4,13 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 use runtime::db::{DatabaseUrl, Location};
 use runtime::internal::InternalToken;
 use runtime::policy::CallPolicy;
 
 mod per_module;
+pub mod reference;
 
 pub use per_module::{DatabaseUrls, ModuleFlags, PeerUrls};
 
@@ -46,24 +47,75 @@ pub enum Command {
     Probe(crate::probe::ProbeArgs),
     /// Print the OpenAPI document of the public API (the one served at /openapi.json).
     Openapi,
+    /// Print every flag of every command as Markdown (docs/configuration.md).
+    Flags,
+}
+
+/// Examples at the end of `cleave --help`.
+const EXAMPLES: &str = "\
+Examples:
+  cleave                                    every module and the gateway, on :8080, data in ./data
+  cleave --role=orders --listen 0.0.0.0:8082   one module, calling the others at their default URLs
+  cleave --role=gateway --orders-url http://127.0.0.1:8082   the public API of modules elsewhere
+  cleave --database-url postgres://cleave@db/shop   every local module in PostgreSQL
+  cleave up --topology users+orders,payments+shipping   a grouping as child processes
+  cleave compare                            the monolith and the split, measured side by side";
+
+/// The command line: the derived definitions, with the modules of the binary's list named
+/// where a flag's help lists them, and the examples.
+pub fn command() -> clap::Command {
+    let names: Vec<&str> = crate::modules::MODULES.iter().map(|m| m.name).collect();
+    let role = format!(
+        "Modules this process runs, comma-separated: all (alias all-in-one), gateway, {}",
+        names.join(", ")
+    );
+    // Changing an argument moves it last: its display order puts it back in front.
+    let with_role =
+        |command: clap::Command| command.mut_arg("role", |a| a.help(role.clone()).display_order(0));
+    with_role(Cli::command())
+        .mut_subcommand("serve", with_role)
+        .mut_subcommand("migrate", with_role)
+        .after_long_help(EXAMPLES)
+}
+
+/// Parses the process's arguments; prints help, a version or an error and exits when they
+/// call for it.
+pub fn parse() -> Cli {
+    let matches = command().get_matches();
+    Cli::from_arg_matches(&matches).unwrap_or_else(|err| err.exit())
 }
 
 /// Which modules this process holds, and where they keep their data.
 #[derive(Debug, Clone, Args)]
 pub struct ModuleArgs {
     /// Modules this process runs, comma-separated: all (alias all-in-one), gateway, or
-    /// any module of the binary (see --help for their names: each has its --<module>-url).
-    #[arg(long, env = "CLEAVE_ROLE", default_value = "all")]
+    /// modules of the binary.
+    #[arg(
+        help_heading = "Serving",
+        long,
+        env = "CLEAVE_ROLE",
+        default_value = "all"
+    )]
     pub role: Roles,
 
     /// Directory of the SQLite databases, one file per local module.
-    #[arg(long, env = "CLEAVE_DATA_DIR", default_value = "./data")]
+    #[arg(
+        help_heading = "Storage",
+        long,
+        env = "CLEAVE_DATA_DIR",
+        default_value = "./data"
+    )]
     pub data_dir: PathBuf,
 
     // Where the modules keep their data on PostgreSQL instead of SQLite.
     /// PostgreSQL database of every local module (postgres://…), each in the schema of its
     /// name. Without it, SQLite files in --data-dir.
-    #[arg(long, env = "CLEAVE_DATABASE_URL", hide_env_values = true)]
+    #[arg(
+        help_heading = "Storage",
+        long,
+        env = "CLEAVE_DATABASE_URL",
+        hide_env_values = true
+    )]
     pub database_url: Option<DatabaseUrl>,
 
     #[command(flatten)]
@@ -80,12 +132,17 @@ impl ModuleArgs {
 
 #[derive(Debug, Clone, Args)]
 pub struct ServeArgs {
+    /// Address the public (and internal) HTTP API listens on.
+    #[arg(
+        help_heading = "Serving",
+        long,
+        env = "CLEAVE_LISTEN",
+        default_value = "0.0.0.0:8080"
+    )]
+    pub listen: SocketAddr,
+
     #[command(flatten)]
     pub modules: ModuleArgs,
-
-    /// Address the public (and internal) HTTP API listens on.
-    #[arg(long, env = "CLEAVE_LISTEN", default_value = "0.0.0.0:8080")]
-    pub listen: SocketAddr,
 
     #[command(flatten)]
     pub peers: PeerUrls,
@@ -94,55 +151,60 @@ pub struct ServeArgs {
     pub module_flags: ModuleFlags,
 
     /// How long a call to another module may take, in milliseconds, before it fails as 503.
-    #[arg(long, env = "CLEAVE_PEER_TIMEOUT_MS", default_value_t = 5_000,
+    #[arg(help_heading = "Peers", long, env = "CLEAVE_PEER_TIMEOUT_MS", default_value_t = 5_000,
           value_parser = clap::value_parser!(u64).range(1..))]
     pub peer_timeout_ms: u64,
 
     /// Largest request body accepted, in bytes; larger ones are refused with 413, before a
     /// byte of them is read when their Content-Length says so.
-    #[arg(long, env = "CLEAVE_MAX_BODY_BYTES", default_value_t = 256 * 1024)]
+    #[arg(help_heading = "Policies", long, env = "CLEAVE_MAX_BODY_BYTES", default_value_t = 256 * 1024)]
     pub max_body_bytes: usize,
 
     // What a client may hold: connections, and how long it may keep one waiting.
     /// How long a request's body may take to arrive once its head has, in milliseconds; a
     /// body that is late (slow, or shorter than its Content-Length) is answered 408.
-    #[arg(long, env = "CLEAVE_BODY_READ_TIMEOUT_MS", default_value_t = 30_000,
+    #[arg(help_heading = "Policies", long, env = "CLEAVE_BODY_READ_TIMEOUT_MS", default_value_t = 30_000,
           value_parser = clap::value_parser!(u64).range(1..))]
     pub body_read_timeout_ms: u64,
 
     /// How long a client may take to send a request's head (request line and headers), in
     /// milliseconds, from when its connection opens or, on a kept-alive connection, from
     /// the head's first byte; a client that is late has its connection closed.
-    #[arg(long, env = "CLEAVE_HEADER_READ_TIMEOUT_MS", default_value_t = 10_000,
+    #[arg(help_heading = "Policies", long, env = "CLEAVE_HEADER_READ_TIMEOUT_MS", default_value_t = 10_000,
           value_parser = clap::value_parser!(u64).range(1..))]
     pub header_read_timeout_ms: u64,
 
     /// How long a kept-alive connection may wait for its next request, in milliseconds,
     /// before it is closed. The default outlasts the 60 s for which processes keep idle
     /// connections to each other, so that none closes a connection another is reusing.
-    #[arg(long, env = "CLEAVE_IDLE_TIMEOUT_MS", default_value_t = 75_000,
+    #[arg(help_heading = "Policies", long, env = "CLEAVE_IDLE_TIMEOUT_MS", default_value_t = 75_000,
           value_parser = clap::value_parser!(u64).range(1..))]
     pub idle_timeout_ms: u64,
 
     /// Largest request head (request line and headers), in bytes; a larger one is answered
     /// 431 and its connection closed.
-    #[arg(long, env = "CLEAVE_MAX_HEADER_BYTES", default_value_t = 8 * 1024,
+    #[arg(help_heading = "Policies", long, env = "CLEAVE_MAX_HEADER_BYTES", default_value_t = 8 * 1024,
           value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     pub max_header_bytes: usize,
 
     /// Connections open at once; more wait, unanswered, in the listen backlog until one
     /// closes. The soft limit on open files is raised to the hard one to make room for them.
-    #[arg(long, env = "CLEAVE_MAX_CONNECTIONS", default_value_t = 10_000,
+    #[arg(help_heading = "Policies", long, env = "CLEAVE_MAX_CONNECTIONS", default_value_t = 10_000,
           value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     pub max_connections: usize,
 
     /// On SIGTERM or Ctrl-C, how long in-flight requests may take to finish, in milliseconds.
-    #[arg(long, env = "CLEAVE_SHUTDOWN_GRACE_MS", default_value_t = 10_000)]
+    #[arg(
+        help_heading = "Serving",
+        long,
+        env = "CLEAVE_SHUTDOWN_GRACE_MS",
+        default_value_t = 10_000
+    )]
     pub shutdown_grace_ms: u64,
 
     /// Shut down when standard input closes: how `cleave up` and `cleave compare` make sure
     /// their child processes never outlive them.
-    #[arg(long, env = "CLEAVE_EXIT_ON_STDIN_EOF")]
+    #[arg(help_heading = "Serving", long, env = "CLEAVE_EXIT_ON_STDIN_EOF")]
     pub exit_on_stdin_eof: bool,
 
     // Who may call the internal routes, and the policies on every hop.
@@ -150,6 +212,7 @@ pub struct ServeArgs {
     /// (event delivery) and sent on calls to them. Without one, a process that serves
     /// internal routes leaves them open to anyone who reaches its port.
     #[arg(
+        help_heading = "Peers",
         long,
         env = "CLEAVE_INTERNAL_TOKEN",
         hide_env_values = true,
@@ -159,54 +222,73 @@ pub struct ServeArgs {
 
     /// File holding the internal token (a Docker or Kubernetes secret); a line break at
     /// its end is ignored.
-    #[arg(long, env = "CLEAVE_INTERNAL_TOKEN_FILE")]
+    #[arg(help_heading = "Peers", long, env = "CLEAVE_INTERNAL_TOKEN_FILE")]
     pub internal_token_file: Option<PathBuf>,
 
     /// Extra attempts for a GET to another module that got no answer (connection refused
     /// or cut). Never after a timeout, never for a POST.
-    #[arg(long, env = "CLEAVE_PEER_RETRIES", default_value_t = CallPolicy::default().retries)]
+    #[arg(help_heading = "Peers", long, env = "CLEAVE_PEER_RETRIES", default_value_t = CallPolicy::default().retries)]
     pub peer_retries: u32,
 
     /// Wait before the first retry, in milliseconds; doubled for each next one (at most
     /// 1 s), with random jitter.
-    #[arg(long, env = "CLEAVE_PEER_RETRY_BACKOFF_MS", default_value_t = 50)]
+    #[arg(
+        help_heading = "Peers",
+        long,
+        env = "CLEAVE_PEER_RETRY_BACKOFF_MS",
+        default_value_t = 50
+    )]
     pub peer_retry_backoff_ms: u64,
 
     /// Failed calls in a row (no connection, no answer in time) after which the breaker of
     /// that module opens: its calls fail at once with 503 for --breaker-open-ms. 0 disables
     /// the breaker.
-    #[arg(long, env = "CLEAVE_BREAKER_FAILURES", default_value_t = CallPolicy::default().breaker_failures)]
+    #[arg(help_heading = "Peers", long, env = "CLEAVE_BREAKER_FAILURES", default_value_t = CallPolicy::default().breaker_failures)]
     pub breaker_failures: u32,
 
     /// How long an open breaker refuses calls, in milliseconds, before it lets one through
     /// to find out whether the module is back.
-    #[arg(long, env = "CLEAVE_BREAKER_OPEN_MS", default_value_t = 2_000,
+    #[arg(help_heading = "Peers", long, env = "CLEAVE_BREAKER_OPEN_MS", default_value_t = 2_000,
           value_parser = clap::value_parser!(u64).range(1..))]
     pub breaker_open_ms: u64,
 
-    /// How often, at most, the host names of --users-url, --orders-url and
-    /// --payments-url are resolved again, in milliseconds, so that replicas that come and
-    /// go get calls or stop getting them. An address whose call got no answer is left
-    /// alone for --breaker-open-ms meanwhile.
-    #[arg(long, env = "CLEAVE_PEER_RESOLVE_MS", default_value_t = 5_000,
+    /// How often, at most, the host names of the --<module>-url flags are resolved again,
+    /// in milliseconds, so that replicas that come and go get calls or stop getting them.
+    /// An address whose call got no answer is left alone for --breaker-open-ms meanwhile.
+    #[arg(help_heading = "Peers", long, env = "CLEAVE_PEER_RESOLVE_MS", default_value_t = 5_000,
           value_parser = clap::value_parser!(u64).range(1..))]
     pub peer_resolve_ms: u64,
 
     /// Public requests served at once; more are refused at once with 503 and Retry-After
     /// instead of queueing. 0: no bound.
-    #[arg(long, env = "CLEAVE_MAX_IN_FLIGHT", default_value_t = 1_024)]
+    #[arg(
+        help_heading = "Policies",
+        long,
+        env = "CLEAVE_MAX_IN_FLIGHT",
+        default_value_t = 1_024
+    )]
     pub max_in_flight: usize,
 
     /// Requests per second one client (IP address) may send to the gateway, in bursts of
     /// as many; more get 429 with Retry-After. 0: no limit.
-    #[arg(long, env = "CLEAVE_RATE_LIMIT", default_value_t = 20_000)]
+    #[arg(
+        help_heading = "Policies",
+        long,
+        env = "CLEAVE_RATE_LIMIT",
+        default_value_t = 20_000
+    )]
     pub rate_limit: u32,
 
     // How events travel between modules in different processes.
     /// `http`: the producer's relay posts them to the consumer's internal route. A URL,
     /// `nats://host:4222`: through that NATS JetStream server's stream `CLEAVE_EVENTS`.
     /// Events between modules of one process stay in memory either way.
-    #[arg(long, env = "CLEAVE_EVENT_BUS", default_value = "http")]
+    #[arg(
+        help_heading = "Events",
+        long,
+        env = "CLEAVE_EVENT_BUS",
+        default_value = "http"
+    )]
     pub event_bus: EventBus,
 
     #[command(flatten)]
@@ -218,12 +300,12 @@ pub struct ServeArgs {
 pub struct TelemetryArgs {
     /// Log lines as text, or as JSON objects (one a line) carrying the fields of every
     /// enclosing span, such as `trace_id` and `request_id`.
-    #[arg(long, env = "CLEAVE_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    #[arg(help_heading = "Telemetry", long, env = "CLEAVE_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
 
     /// Base URL of an OTLP/HTTP collector (such as http://localhost:4318) to export spans
     /// to, at <url>/v1/traces. Off when absent.
-    #[arg(long, env = "CLEAVE_OTLP_ENDPOINT")]
+    #[arg(help_heading = "Telemetry", long, env = "CLEAVE_OTLP_ENDPOINT")]
     pub otlp_endpoint: Option<String>,
 }
 

@@ -58,6 +58,7 @@ impl Args for PeerUrls {
             Arg::new(id.clone())
                 .long(id.clone())
                 .env(variable(&id))
+                .help_heading("Peers")
                 .value_name("URL")
                 .default_value(format!("http://{}:8080", module.name))
                 .help(help)
@@ -105,6 +106,7 @@ impl Args for DatabaseUrls {
                 .long(id.clone())
                 .env(variable(&id))
                 .hide_env_values(true)
+                .help_heading("Storage")
                 .value_name("URL")
                 .value_parser(|text: &str| text.parse::<DatabaseUrl>())
                 .help(format!(
@@ -155,7 +157,12 @@ impl ModuleFlags {
 
 impl Args for ModuleFlags {
     fn augment_args(command: Command) -> Command {
-        command.args(MODULES.iter().flat_map(|module| (module.flags)()))
+        command.args(
+            MODULES
+                .iter()
+                .flat_map(|module| (module.flags)())
+                .map(|flag| flag.help_heading("Modules")),
+        )
     }
 
     fn augment_args_for_update(command: Command) -> Command {

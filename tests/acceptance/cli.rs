@@ -245,3 +245,37 @@ async fn a_database_url_of_another_engine_is_refused() {
         printed(&output)
     );
 }
+
+#[tokio::test]
+async fn the_flag_reference_is_the_one_the_binary_prints() {
+    let output = cleave(&["flags"]).await;
+    assert!(output.status.success(), "{}", printed(&output));
+    let reference = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/configuration.md");
+    let committed = std::fs::read_to_string(reference).expect("docs/configuration.md is there");
+    let printed = String::from_utf8(output.stdout).expect("the reference is UTF-8");
+    assert!(
+        printed == committed,
+        "docs/configuration.md is not what `cleave flags` prints: regenerate it with \
+         `cargo run -q -- flags > docs/configuration.md`"
+    );
+}
+
+#[tokio::test]
+async fn help_comes_in_sections_naming_every_module_with_examples() {
+    let output = cleave(&["--help"]).await;
+    let help = printed(&output);
+    assert!(output.status.success(), "{help}");
+    for heading in ["Serving:", "Storage:", "Peers:", "Policies:", "Events:", "Telemetry:"] {
+        assert!(help.contains(heading), "no {heading} section in:\n{help}");
+    }
+    assert!(
+        help.contains("gateway, users, orders, payments, shipping"),
+        "--role does not name the modules:\n{help}"
+    );
+    assert!(help.contains("Examples:"), "{help}");
+    let short = printed(&cleave(&["-h"]).await);
+    assert!(
+        !short.contains("Examples:") && short.lines().count() < help.lines().count(),
+        "-h is not the short help:\n{short}"
+    );
+}
