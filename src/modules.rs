@@ -18,11 +18,12 @@ mod tests {
     use super::MODULES;
 
     #[test]
-    fn names_are_unique_and_not_the_gateway_nor_all() {
+    fn names_are_unique_and_not_a_role_topology_or_service_of_their_own() {
         let names: HashSet<&str> = MODULES.iter().map(|m| m.name).collect();
         assert_eq!(names.len(), MODULES.len());
-        for reserved in ["gateway", "all", "all-in-one"] {
-            assert!(!names.contains(reserved), "{reserved} is a role of its own");
+        // Roles, topologies (`cleave up`), and compose.yaml's all-in-one service.
+        for reserved in ["gateway", "all", "all-in-one", "monolith", "microservices"] {
+            assert!(!names.contains(reserved), "{reserved} names something else");
         }
     }
 

@@ -47,6 +47,10 @@ pub enum Command {
     Probe(crate::probe::ProbeArgs),
     /// Print the OpenAPI document of the public API (the one served at /openapi.json).
     Openapi,
+    /// Generate the deployment files that follow the list of modules: compose.yaml, and
+    /// the microservices overlay of deploy/k8s.
+    #[command(subcommand)]
+    Manifests(tools::manifests::Manifests),
     /// Print every flag of every command as Markdown (docs/configuration.md).
     Flags,
 }

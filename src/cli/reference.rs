@@ -28,50 +28,67 @@ pub fn markdown(cli: &Command) -> String {
          own definitions (a test fails when it differs); `cleave --help` and `cleave \
          <command> --help` say the same in the terminal.\n",
     );
-    let mut commands: Vec<&Command> = cli
+    for command in visible(cli) {
+        section(
+            &mut page,
+            command,
+            &format!("cleave {}", command.get_name()),
+        );
+    }
+    page
+}
+
+/// The subcommands of `command` that `--help` shows, in its order.
+fn visible(command: &Command) -> Vec<&Command> {
+    let mut commands: Vec<&Command> = command
         .get_subcommands()
         .filter(|c| !c.is_hide_set() && c.get_name() != "help")
         .collect();
     commands.sort_by_key(|c| c.get_display_order());
-    for command in commands {
-        let about = command
-            .get_about()
-            .map(ToString::to_string)
-            .unwrap_or_default();
-        let _ = write!(page, "\n## `cleave {}`\n\n{about}.\n", command.get_name());
-        let flags: Vec<&Arg> = command
-            .get_arguments()
-            .filter(|a| !a.is_hide_set() && a.get_long().is_some())
-            .filter(|a| !matches!(a.get_long(), Some("help" | "version")))
-            .collect();
-        if flags.is_empty() {
-            page.push_str("\nNo flags.\n");
-        }
-        let mut by_heading: BTreeMap<usize, (&str, Vec<&Arg>)> = BTreeMap::new();
+    commands
+}
+
+/// The section of `command`, called as `path`, and those of its own subcommands.
+fn section(page: &mut String, command: &Command, path: &str) {
+    let about = command
+        .get_about()
+        .map(ToString::to_string)
+        .unwrap_or_default();
+    let _ = write!(page, "\n## `{path}`\n\n{about}.\n");
+    let flags: Vec<&Arg> = command
+        .get_arguments()
+        .filter(|a| !a.is_hide_set() && a.get_long().is_some())
+        .filter(|a| !matches!(a.get_long(), Some("help" | "version")))
+        .collect();
+    if flags.is_empty() && command.get_subcommands().next().is_none() {
+        page.push_str("\nNo flags.\n");
+    }
+    let mut by_heading: BTreeMap<usize, (&str, Vec<&Arg>)> = BTreeMap::new();
+    for flag in flags {
+        let heading = flag.get_help_heading().unwrap_or("Options");
+        let at = HEADINGS
+            .iter()
+            .position(|h| *h == heading)
+            .unwrap_or(HEADINGS.len());
+        by_heading
+            .entry(at)
+            .or_insert((heading, Vec::new()))
+            .1
+            .push(flag);
+    }
+    for (heading, mut flags) in by_heading.into_values() {
+        flags.sort_by_key(|flag| flag.get_display_order());
+        let _ = write!(
+            page,
+            "\n### {heading}\n\n| flag | variable | default | meaning |\n|---|---|---|---|\n"
+        );
         for flag in flags {
-            let heading = flag.get_help_heading().unwrap_or("Options");
-            let at = HEADINGS
-                .iter()
-                .position(|h| *h == heading)
-                .unwrap_or(HEADINGS.len());
-            by_heading
-                .entry(at)
-                .or_insert((heading, Vec::new()))
-                .1
-                .push(flag);
-        }
-        for (heading, mut flags) in by_heading.into_values() {
-            flags.sort_by_key(|flag| flag.get_display_order());
-            let _ = write!(
-                page,
-                "\n### {heading}\n\n| flag | variable | default | meaning |\n|---|---|---|---|\n"
-            );
-            for flag in flags {
-                page.push_str(&row(flag));
-            }
+            page.push_str(&row(flag));
         }
     }
-    page
+    for sub in visible(command) {
+        section(page, sub, &format!("{path} {}", sub.get_name()));
+    }
 }
 
 fn row(flag: &Arg) -> String {

@@ -265,7 +265,14 @@ async fn help_comes_in_sections_naming_every_module_with_examples() {
     let output = cleave(&["--help"]).await;
     let help = printed(&output);
     assert!(output.status.success(), "{help}");
-    for heading in ["Serving:", "Storage:", "Peers:", "Policies:", "Events:", "Telemetry:"] {
+    for heading in [
+        "Serving:",
+        "Storage:",
+        "Peers:",
+        "Policies:",
+        "Events:",
+        "Telemetry:",
+    ] {
         assert!(help.contains(heading), "no {heading} section in:\n{help}");
     }
     assert!(

@@ -10,6 +10,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::Value;
 use tempfile::TempDir;
 
+use crate::committed;
 use crate::support::{cleave_command, http_client, Shape, Topology};
 
 /// The committed copy of the document.
@@ -32,7 +33,7 @@ fn committed() -> String {
     std::fs::read_to_string(COMMITTED).expect("openapi.json is at the repository's root")
 }
 
-/// `cleave openapi` prints the committed copy; `CLEAVE_BLESS=1` rewrites the copy instead.
+/// `cleave openapi` prints the committed copy.
 #[test]
 fn the_committed_document_is_the_one_the_binary_prints() {
     let output = cleave_command()
@@ -45,30 +46,12 @@ fn the_committed_document_is_the_one_the_binary_prints() {
         "`cleave openapi` failed: {output:?}"
     );
     let printed = String::from_utf8(output.stdout).expect("the document is UTF-8");
-    if std::env::var("CLEAVE_BLESS").as_deref() == Ok("1") {
-        std::fs::write(COMMITTED, &printed).expect("openapi.json is writable");
-        eprintln!("wrote {COMMITTED}");
-        return;
-    }
-    let committed = committed();
-    if printed != committed {
-        let (line, (ours, theirs)) = printed
-            .lines()
-            .zip(committed.lines())
-            .enumerate()
-            .find(|(_, (a, b))| a != b)
-            .unwrap_or((
-                printed.lines().count().min(committed.lines().count()),
-                ("(end)", "(end)"),
-            ));
-        panic!(
-            "openapi.json differs from what the code generates, first at line {}:\n  \
-             generated: {ours}\n  committed: {theirs}\n\
-             Regenerate it with `CLEAVE_BLESS=1 cargo test --test acceptance contract::` \
-             (or `cargo run -q -- openapi > openapi.json`) and review the difference.",
-            line + 1
-        );
-    }
+    committed::check(
+        "openapi.json",
+        &printed,
+        "contract::",
+        "cargo run -q -- openapi > openapi.json",
+    );
 }
 
 /// The gateway and every module process serve the same document: the product's one contract.

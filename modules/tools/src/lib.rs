@@ -7,8 +7,11 @@
 //! - [`launch`]: a topology as child processes that stop when their parent's pipe closes.
 //! - [`up`]: `cleave up`, a topology on this machine with prefixed logs.
 //! - [`compare`]: `cleave compare`, the measured comparison of topologies.
+//! - [`manifests`]: `cleave manifests`, the deployment files (Compose, Kubernetes) that
+//!   follow the list of modules.
 
 pub mod compare;
 pub mod launch;
+pub mod manifests;
 pub mod topology;
 pub mod up;

@@ -1,0 +1,130 @@
+//! The Kubernetes files that follow the list of modules: the microservices overlay, which
+//! includes the workload of `base/` once per role, and each role's kustomization. The
+//! base, the monolith overlay and the internal-token component name no module, so they
+//! stay hand-written.
+
+use std::path::PathBuf;
+
+use runtime::module::Module;
+
+use super::prose::{and_list, comment, describe, generated_by, names, token_use};
+
+/// Where the generated files go, under the directory of the manifests.
+const SPLIT: &str = "overlays/microservices";
+
+/// Each file, by its path under the directory of the manifests: the overlay of the split,
+/// the gateway's kustomization, then each module's.
+pub(super) fn render(modules: &[&Module]) -> Vec<(PathBuf, String)> {
+    let gateway = role(
+        "gateway",
+        &format!(
+            "The gateway: the public API, served by calling the Services of {}. It calls only \
+             public routes, so it holds no internal token.",
+            and_list(&names(modules))
+        ),
+        false,
+    );
+    let split = PathBuf::from(SPLIT);
+    let mut files = vec![
+        (split.join("kustomization.yaml"), overlay(modules)),
+        (split.join("gateway/kustomization.yaml"), gateway),
+    ];
+    for module in modules {
+        let about = format!("{} {}", describe(module, modules), token_use(module));
+        files.push((
+            split.join(module.name).join("kustomization.yaml"),
+            role(module.name, &about, true),
+        ));
+    }
+    files
+}
+
+/// The overlay of the split: the base's flags, and every role.
+fn overlay(modules: &[&Module]) -> String {
+    let services: Vec<String> = modules.iter().map(|m| format!("`{}`", m.name)).collect();
+    let first = modules.first().map_or("", |m| m.name);
+    let about = format!(
+        "The split: a Deployment and a Service per role. The Services {} are the hosts of \
+         the default peer URLs (http://{first}:8080, …), so no process needs a URL flag. \
+         `gateway` serves the public API and is the Service to expose (an Ingress, or a \
+         LoadBalancer Service in an overlay of your own); the modules' Services are for each \
+         other and the gateway.",
+        and_list(&services),
+    );
+    let mut out = comment("", &about);
+    out += "#\n#   kubectl apply -k deploy/k8s/overlays/microservices\n#\n";
+    out += &generated_by("cleave manifests k8s");
+    out += KUSTOMIZATION;
+    out += "\nresources:\n  - ../../base\n  - gateway\n";
+    for module in modules {
+        out += &format!("  - {}\n", module.name);
+    }
+    out + OVERLAY_REST
+}
+
+const KUSTOMIZATION: &str = "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n";
+
+/// The overlay's token, labels and image.
+const OVERLAY_REST: &str = r#"
+# The secret the modules share for their internal routes (event delivery), mounted as a
+# file by components/internal-token. EXAMPLE VALUE: replace it before deploying, with a
+# secretGenerator of `behavior: replace` in an overlay of your own, reading a file
+# that is not committed:
+#
+#   head -c 32 /dev/urandom | base64 > internal-token
+#   secretGenerator:
+#     - name: cleave-internal-token
+#       behavior: replace
+#       files: [internal-token]
+#
+# Anyone who knows the token can deliver events to the modules.
+secretGenerator:
+  - name: cleave-internal-token
+    literals:
+      - internal-token=REPLACE-ME-example-token-not-a-secret
+
+labels:
+  - pairs:
+      app.kubernetes.io/part-of: cleave
+
+images:
+  - name: cleave
+    newName: cleave
+    newTag: latest
+"#;
+
+/// A role's kustomization: the base's workload, renamed for `name`, labelled with it and
+/// running `--role=name`; with the internal token when `token`.
+fn role(name: &str, about: &str, token: bool) -> String {
+    let mut out = comment("", about) + "#\n" + &generated_by("cleave manifests k8s");
+    out += KUSTOMIZATION;
+    out += "\nresources:\n  - ../../../base/workload\n";
+    if token {
+        out += "\ncomponents:\n  - ../../../components/internal-token\n";
+    }
+    out + &format!(
+        r#"
+# Told apart from the other roles' pods: each Service and PodDisruptionBudget selects
+# only its own role's pods.
+labels:
+  - pairs:
+      app.kubernetes.io/component: {name}
+    includeSelectors: true
+
+patches:
+  # The Deployment, the Service and the PodDisruptionBudget take the role's name.
+  - target:
+      name: cleave
+    patch: |-
+      - op: replace
+        path: /metadata/name
+        value: {name}
+  - target:
+      kind: Deployment
+    patch: |-
+      - op: replace
+        path: /spec/template/spec/containers/0/args
+        value: ["--role={name}"]
+"#
+    )
+}
