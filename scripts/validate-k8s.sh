@@ -47,9 +47,9 @@ render() { # NAME DIRECTORY
 
 render monolith deploy/k8s/overlays/monolith
 render microservices deploy/k8s/overlays/microservices
-# An overlay of a user's own on top of the split, as README's "Kubernetes" shows: their
-# registry's image, their token, PostgreSQL and NATS, and replicas. kustomize accepts
-# only relative paths to other kustomizations.
+# An overlay of a user's own on top of the split, as "Kubernetes" in docs/scaling.md
+# shows: their registry's image, their token, PostgreSQL and NATS, and replicas.
+# kustomize accepts only relative paths to other kustomizations.
 mkdir "$work/own"
 k8s=$(realpath --relative-to="$work/own" deploy/k8s)
 head -c 32 /dev/urandom | base64 >"$work/own/internal-token"
