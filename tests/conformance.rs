@@ -14,6 +14,7 @@ use runtime::db::Location;
 use runtime::events::{consumer_router, EventHandler, RemoteConsumer};
 use runtime::module::{Api, Apis, Local, Module};
 use runtime::peer::{http_client, Peer};
+use shipping_api::{ShipmentFilter, ShippingApi, ShippingError};
 use tempfile::TempDir;
 use users_api::{NewUser, UsersApi, UsersError};
 use uuid::Uuid;
@@ -349,5 +350,60 @@ async fn the_first_payment_outcome_settles_an_order_for_good() {
         let settled = orders.get(order.id).await.unwrap();
         assert_eq!(settled.status, OrderStatus::Paid, "{side}");
         assert!(settled.updated_at > settled.created_at, "{side}");
+    }
+}
+
+#[tokio::test]
+async fn shipping_ships_each_paid_order_once_and_reads_the_same_both_ways() {
+    let dir = TempDir::new().unwrap();
+    let module = open(&shipping::MODULE, &dir, &Apis::default(), &[]).await;
+    let handler = module.events.clone().unwrap();
+    let peer = serve(
+        shipping_api::NAME,
+        (shipping::MODULE.router)(&module.api)
+            .merge(consumer_router(shipping_api::NAME, handler.clone())),
+    )
+    .await;
+    let remote_handler: Arc<dyn EventHandler> =
+        Arc::new(RemoteConsumer::new(peer.clone(), shipping_api::NAME));
+    let apis: [Arc<dyn ShippingApi>; 2] = [module.api.get(), (shipping::MODULE.client)(peer).get()];
+
+    for (side, handler) in ["local", "http"].into_iter().zip([handler, remote_handler]) {
+        let order_id = Uuid::now_v7();
+        let paid = runtime::events::envelope(&payments_api::PaymentAuthorized {
+            payment_id: Uuid::now_v7(),
+            order_id,
+        });
+        let declined = runtime::events::envelope(&payments_api::PaymentDeclined {
+            payment_id: Uuid::now_v7(),
+            order_id: Uuid::now_v7(),
+            reason: "over the limit".into(),
+        });
+        // Again, and as a second authorization of the same order: one shipment.
+        let again = runtime::events::envelope(&payments_api::PaymentAuthorized {
+            payment_id: Uuid::now_v7(),
+            order_id,
+        });
+        handler.handle(&[paid.clone(), declined]).await.unwrap();
+        handler.handle(&[paid, again]).await.unwrap();
+        for api in &apis {
+            let filter = ShipmentFilter {
+                order_id: Some(order_id),
+            };
+            let found = api.list(filter, PageRequest::default()).await.unwrap().data;
+            assert_eq!(found.len(), 1, "{side}: one shipment per paid order");
+            assert_eq!(api.get(found[0].id).await.unwrap(), found[0], "{side}");
+        }
+    }
+    for api in &apis {
+        let all = api
+            .list(ShipmentFilter::default(), PageRequest::default())
+            .await
+            .unwrap();
+        assert_eq!(all.data.len(), 2, "only the paid orders are shipped");
+        assert!(matches!(
+            api.get(Uuid::now_v7()).await,
+            Err(ShippingError::NotFound)
+        ));
     }
 }

@@ -275,7 +275,7 @@ pub(crate) fn published_url(container: &str) -> String {
     format!("http://{first}")
 }
 
-/// The split topology as four containers on a bridge network of their own, the gateway
+/// The split topology as a container per process on a bridge network of their own, the gateway
 /// published on a loopback port of the host. No container is given a peer URL: they find
 /// each other by name.
 pub(crate) struct Containers {

@@ -1,11 +1,11 @@
 //! Acceptance tests: the built `cleave` binary, started as real OS processes on loopback
 //! ports, driven only through its public HTTP API, its signals and its command line.
 //!
-//! Most scenarios run against six topologies, one test each: `all_in_one::<scenario>`
-//! (one process), `split::<scenario>` (gateway, users, orders and payments processes),
-//! `mixed::<scenario>` (`gateway,users,orders` + `payments`) and `containers::<scenario>`
-//! (the split shape as four containers of the image, talking by name on a bridge network;
-//! run where a Docker engine answers), `postgres_all_in_one::<scenario>` and
+//! Most scenarios run against seven topologies, one test each: `all_in_one::<scenario>`
+//! (one process), `split::<scenario>` (gateway, users, orders, payments and shipping
+//! processes), `mixed::<scenario>` (`gateway,users,orders` + `payments,shipping`) and
+//! `containers::<scenario>` (the split shape as a container of the image per process,
+//! talking by name on a bridge network; run where a Docker engine answers), `postgres_all_in_one::<scenario>` and
 //! `postgres_split::<scenario>` (the first two with every module in a PostgreSQL database
 //! of a throwaway cluster; run where PostgreSQL 15 is installed) and
 //! `nats_split::<scenario>` (the split shape with events carried by a real

@@ -46,7 +46,7 @@ pub(crate) enum Shape {
     Split,
     /// `--role=gateway,users,orders` and `--role=payments,shipping`.
     Mixed,
-    /// The split shape as four containers of the image on a bridge network.
+    /// The split shape as a container of the image per process, on a bridge network.
     Containers,
     /// `AllInOne` with its modules in a PostgreSQL database, a schema each.
     PostgresAllInOne,
