@@ -78,7 +78,7 @@ fn compare_measures_both_shapes_and_writes_its_reports() {
         assert!(drill["settled_once"].as_u64().unwrap() > 0, "{name}");
     }
     assert_eq!(topologies[0]["processes"].as_array().unwrap().len(), 1);
-    assert_eq!(topologies[1]["processes"].as_array().unwrap().len(), 4);
+    assert_eq!(topologies[1]["processes"].as_array().unwrap().len(), 5);
     assert_eq!(
         topologies[0]["internal"]["calls"], 0,
         "one process makes no internal calls"
@@ -136,7 +136,7 @@ async fn up_runs_a_grouping_and_leaves_nothing_behind_when_killed() {
     let data = dir.path().join("data");
     let port = free_port();
     let mut up = Command::new(CLEAVE)
-        .args(["up", "--topology=users+orders,payments"])
+        .args(["up", "--topology=users+orders,payments+shipping"])
         .arg(format!("--listen=127.0.0.1:{port}"))
         .arg(format!("--data-dir={}", data.display()))
         .stdout(Stdio::null())
