@@ -29,6 +29,7 @@ mod inputs;
 mod internal;
 mod load;
 mod manifests;
+mod metrics;
 mod nats;
 mod partition;
 mod postgres;
