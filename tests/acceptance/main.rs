@@ -22,6 +22,7 @@ mod contract;
 mod docker;
 mod faults;
 mod flows;
+mod generated_client;
 mod hops;
 mod hostile;
 mod image;
