@@ -107,7 +107,8 @@ pub struct ModuleArgs {
         help_heading = "Storage",
         long,
         env = "CLEAVE_DATA_DIR",
-        default_value = "./data"
+        default_value = "./data",
+        value_parser = data_dir
     )]
     pub data_dir: PathBuf,
 
@@ -131,6 +132,15 @@ pub struct ModuleArgs {
 
     #[command(flatten)]
     pub databases: DatabaseUrls,
+}
+
+/// A directory, or a path where one can be made: not an existing file.
+fn data_dir(text: &str) -> Result<PathBuf, String> {
+    let path = PathBuf::from(text);
+    if path.exists() && !path.is_dir() {
+        return Err(format!("`{text}` is a file; --data-dir names a directory"));
+    }
+    Ok(path)
 }
 
 impl ModuleArgs {
