@@ -38,6 +38,9 @@ pub struct Settings {
     pub otlp_endpoint: Option<String>,
     /// The `service.name` of exported spans.
     pub service: String,
+    /// How many finished spans the process keeps in memory for the dashboard
+    /// ([`crate::spans`]); 0 keeps none.
+    pub recent_spans: usize,
 }
 
 /// The process's tracing pipeline; [`Telemetry::shutdown`] flushes the spans not yet exported.
@@ -67,6 +70,10 @@ pub fn init(settings: &Settings) -> anyhow::Result<Telemetry> {
         );
     let provider = match &settings.otlp_endpoint {
         Some(base) => provider.with_batch_exporter(exporter(base)?),
+        None => provider,
+    };
+    let provider = match crate::spans::Recent::install(settings.recent_spans) {
+        Some(ring) => provider.with_span_processor(crate::spans::Processor(ring)),
         None => provider,
     }
     .build();
