@@ -14,6 +14,7 @@ use runtime::outbox::{Relay, Subscriber};
 use runtime::peer::{self, Peer};
 
 use crate::cli::{EventBus, ModuleArgs, ServeArgs};
+use crate::dashboard::{self, Deployment, Site};
 use crate::limits;
 use crate::modules::MODULES;
 
@@ -184,6 +185,11 @@ pub async fn build(args: &ServeArgs) -> anyhow::Result<Composition> {
             }
         }
     }
+    // The gateway reads the spans of every process to draw traces across them; it reads its
+    // own in memory.
+    if !roles.gateway {
+        internal = internal.merge(runtime::spans::router());
+    }
     if token.is_none() && !internal_paths.is_empty() {
         tracing::warn!(
             routes = ?internal_paths,
@@ -198,8 +204,22 @@ pub async fn build(args: &ServeArgs) -> anyhow::Result<Composition> {
             Place::Remote(_) => None,
         })
         .collect();
+    let deployment = roles.gateway.then(|| {
+        let sites = places
+            .iter()
+            .map(|(module, place)| {
+                let site = match place {
+                    Place::Local(local) => Site::Local(local.db.clone()),
+                    Place::Remote(_) => Site::Remote(first_url(args.peers.of(module.name))),
+                };
+                (module.name, site)
+            })
+            .collect();
+        Deployment::new(roles.to_string(), sites, token.clone())
+    });
     // The contract is the product's, not a module's: every process serves the same one.
     let router = runtime::health::router(dbs.clone())
+        .merge(deployment.map(dashboard::router).unwrap_or_default())
         .merge(crate::openapi::router())
         .merge(limits::public(api, args.limits(), roles.gateway))
         .merge(internal::guard(internal, token));
@@ -209,6 +229,16 @@ pub async fn build(args: &ServeArgs) -> anyhow::Result<Composition> {
         consumers,
         dbs: dbs.into_iter().map(|(_, db)| db).collect(),
     })
+}
+
+/// The first of a peer's comma-separated URLs, without a trailing slash.
+fn first_url(urls: &str) -> String {
+    urls.split(',')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .trim_end_matches('/')
+        .to_owned()
 }
 
 fn consumes(module: &'static Module) -> Consumes {

@@ -332,6 +332,16 @@ pub struct TelemetryArgs {
     /// to, at <url>/v1/traces. Off when absent.
     #[arg(help_heading = "Telemetry", long, env = "CLEAVE_OTLP_ENDPOINT")]
     pub otlp_endpoint: Option<String>,
+
+    /// Finished spans each process keeps in memory, the oldest dropped first, for the
+    /// gateway's /dashboard to draw recent requests as traces across processes. 0 keeps none.
+    #[arg(
+        help_heading = "Telemetry",
+        long,
+        env = "CLEAVE_RECENT_SPANS",
+        default_value_t = 4_096
+    )]
+    pub recent_spans: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -349,6 +359,7 @@ impl Command {
                 json: args.telemetry.log_format == LogFormat::Json,
                 otlp_endpoint: args.telemetry.otlp_endpoint.clone(),
                 service: format!("cleave-{}", args.modules.role),
+                recent_spans: args.telemetry.recent_spans,
             },
             _ => runtime::telemetry::Settings {
                 service: "cleave".to_owned(),

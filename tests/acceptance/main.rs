@@ -19,6 +19,7 @@ mod chaos;
 mod cli;
 mod committed;
 mod contract;
+mod deployment;
 mod docker;
 mod faults;
 mod flows;

@@ -16,6 +16,7 @@
 //! - [`health`]: `/healthz` and `/readyz`.
 //! - [`metrics`]: Prometheus counters and histograms at `/metrics`.
 //! - [`module`]: a module as the binary sees it: its descriptor, its contract erased.
+//! - [`spans`]: the spans a process finished last, kept in memory for the dashboard.
 //! - [`shutdown`]: stopping on SIGTERM or Ctrl-C, or when a parent process is gone.
 //! - [`telemetry`]: logging, and the export of traces.
 //! - [`trace`]: the W3C trace context carried by every request, call and event.
@@ -35,5 +36,6 @@ pub mod peer;
 pub mod policy;
 pub mod request_id;
 pub mod shutdown;
+pub mod spans;
 pub mod telemetry;
 pub mod trace;
