@@ -20,6 +20,7 @@ mod cli;
 mod committed;
 mod contract;
 mod docker;
+mod fault_switch;
 mod faults;
 mod flows;
 mod hops;
