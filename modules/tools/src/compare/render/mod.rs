@@ -12,6 +12,8 @@
 //! - [`html`]: `report.html`, every table and the charts;
 //! - [`write_all`]: those files and `report.json` in one directory.
 
+#[cfg(test)]
+mod browser;
 mod capacity;
 mod charts;
 mod curves;

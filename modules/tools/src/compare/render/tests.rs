@@ -491,7 +491,7 @@ fn html_handles_a_drill_without_slices() {
 
 /// The sample with a sweep, a capacity table scaled from its knees, a module drill and a
 /// variant.
-fn swept() -> Report {
+pub(super) fn swept() -> Report {
     let mut report = sample();
     let curve = |name: &str, knee: f64, slow: f64| {
         let points: Vec<SweepPoint> = [100.0, 150.0, 225.0, 337.5]
