@@ -24,6 +24,7 @@ mod contract;
 mod docker;
 mod faults;
 mod flows;
+mod grpcio;
 mod hops;
 mod hostile;
 mod image;

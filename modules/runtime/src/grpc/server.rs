@@ -18,6 +18,14 @@ use tonic_health::ServingStatus;
 
 use crate::internal::InternalToken;
 
+/// The standard health service.
+const HEALTH: &str = "grpc.health.v1.Health";
+/// The reflection services, listed by themselves.
+const REFLECTION: [&str; 2] = [
+    "grpc.reflection.v1.ServerReflection",
+    "grpc.reflection.v1alpha.ServerReflection",
+];
+
 /// The path prefixes of the services open to anyone who reaches the port.
 const OPEN: [&str; 2] = ["/grpc.health.v1.", "/grpc.reflection."];
 
@@ -59,11 +67,17 @@ impl Server {
                 .set_service_status(*name, ServingStatus::Serving)
                 .await;
         }
+        self.describe(HEALTH, tonic_health::pb::FILE_DESCRIPTOR_SET);
         let mut v1 = tonic_reflection::server::Builder::configure();
         let mut v1alpha = tonic_reflection::server::Builder::configure();
         for descriptor in &self.descriptors {
             v1 = v1.register_encoded_file_descriptor_set(descriptor);
             v1alpha = v1alpha.register_encoded_file_descriptor_set(descriptor);
+        }
+        // Only the services served here: a `.proto` file may hold others.
+        for name in self.services.iter().chain(&REFLECTION) {
+            v1 = v1.with_service_name(*name);
+            v1alpha = v1alpha.with_service_name(*name);
         }
         self.routes
             .add_service(health_service)
