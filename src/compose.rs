@@ -5,11 +5,11 @@
 use std::sync::Arc;
 
 use axum::Router;
+use runtime::bus::{self, Consumer, Consumes};
 use runtime::db::Db;
 use runtime::events::{consumer_path, consumer_router, EventHandler, RemoteConsumer};
 use runtime::internal;
 use runtime::module::{Apis, Local, Module};
-use runtime::nats::{self, Consumes, NatsConsumer};
 use runtime::outbox::{Relay, Subscriber};
 use runtime::peer::{self, Peer};
 
@@ -24,9 +24,9 @@ pub struct Composition {
     pub router: Router,
     /// One relay per local module that publishes events.
     pub relays: Vec<Relay>,
-    /// With a NATS event bus, one task per local module that consumes events from
-    /// another process.
-    pub consumers: Vec<NatsConsumer>,
+    /// With a broker as the event bus, one task per local module that consumes events
+    /// from another process.
+    pub consumers: Vec<Box<dyn Consumer>>,
     /// The databases of local modules, closed at shutdown.
     pub dbs: Vec<Db>,
 }
@@ -54,7 +54,7 @@ pub async fn build(args: &ServeArgs) -> anyhow::Result<Composition> {
     let token = args.internal_token()?;
     let http = peer::http_client(args.peer_timeout());
     let policy = args.call_policy();
-    let bus_wanted = matches!(args.event_bus, EventBus::Nats(_));
+    let bus_wanted = matches!(args.event_bus, EventBus::Broker(_));
 
     // A module elsewhere gets a peer only if this process calls it: to serve its API at the
     // gateway, for a local module that calls it, or to post its events over HTTP.
@@ -122,8 +122,8 @@ pub async fn build(args: &ServeArgs) -> anyhow::Result<Composition> {
             })
     });
     let bus = match &args.event_bus {
-        EventBus::Nats(url) if crosses => {
-            Some(nats::Bus::connect(url, &format!("cleave {roles}"), every_consumer()).await?)
+        EventBus::Broker(url) if crosses => {
+            Some(bus::connect(url, &format!("cleave {roles}"), every_consumer()).await?)
         }
         _ => None,
     };
@@ -139,7 +139,7 @@ pub async fn build(args: &ServeArgs) -> anyhow::Result<Composition> {
                 }
                 let handler: Arc<dyn EventHandler> = match (there, &bus) {
                     (Place::Local(local), _) => local.events.clone()?,
-                    (Place::Remote(_), Some(bus)) => bus.publisher(consumer.name),
+                    (Place::Remote(_), Some(bus)) => bus.publisher(producer.name, consumer.name),
                     (Place::Remote(peer), None) => {
                         Arc::new(RemoteConsumer::new(peer.clone()?, consumer.name))
                     }
@@ -215,6 +215,11 @@ fn consumes(module: &'static Module) -> Consumes {
     Consumes {
         module: module.name,
         topics: module.consumes,
+        producers: MODULES
+            .iter()
+            .filter(|producer| !producer.topics_for(module).is_empty())
+            .map(|producer| producer.name)
+            .collect(),
     }
 }
 

@@ -7,7 +7,8 @@
 //! - [`events`]: the handler trait consumers implement, and delivery over HTTP.
 //! - [`outbox`]: events written in the producer's transaction, and the relay that delivers them.
 //! - [`inbox`]: the consumer's record of processed event ids, for idempotent handling.
-//! - [`nats`]: NATS JetStream as the event bus between processes.
+//! - [`bus`]: a broker as the event bus between processes: NATS JetStream, Redis Streams or
+//!   RabbitMQ, behind one seam.
 //! - [`peer`]: the HTTP client stack for calls to modules in other processes.
 //! - [`policy`]: retries and the circuit breaker every call to another process goes through.
 //! - [`balance`]: calls to a peer spread over the addresses of its replicas.
@@ -21,6 +22,7 @@
 //! - [`trace`]: the W3C trace context carried by every request, call and event.
 
 pub mod balance;
+pub mod bus;
 pub mod db;
 pub mod events;
 pub mod extract;
@@ -29,7 +31,6 @@ pub mod inbox;
 pub mod internal;
 pub mod metrics;
 pub mod module;
-pub mod nats;
 pub mod outbox;
 pub mod peer;
 pub mod policy;
