@@ -24,7 +24,7 @@ use async_trait::async_trait;
 use tokio_util::sync::CancellationToken;
 
 use crate::events::{EventError, EventHandler};
-use crate::metrics::EVENTS_DELIVERED;
+use crate::metrics::{EVENTS_DELIVERED, EVENTS_REJECTED};
 use vocab::events::Envelope;
 
 pub mod nats;
@@ -119,7 +119,11 @@ impl Consumes {
                 Received::Event(envelope)
             }
             Ok(_) => Received::Foreign,
-            Err(err) => Received::Undecodable(err),
+            Err(err) => {
+                // Counted where an operator looks, as a batch refused over HTTP is.
+                metrics::counter!(EVENTS_REJECTED, "consumer" => self.module).increment(1);
+                Received::Undecodable(err)
+            }
         }
     }
 
