@@ -21,6 +21,8 @@ pub mod probe;
 pub mod roles;
 pub mod server;
 
+use std::net::SocketAddr;
+
 use anyhow::Context;
 use tokio_util::sync::CancellationToken;
 
@@ -29,10 +31,9 @@ use crate::cli::ServeArgs;
 /// Composes the process described by `args` and serves it until SIGTERM or Ctrl-C.
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     runtime::metrics::install();
+    runtime::metrics::build_info(env!("CARGO_PKG_VERSION"), env!("CLEAVE_COMMIT"));
     let composition = compose::build(&args).await?;
-    let listener = tokio::net::TcpListener::bind(args.listen)
-        .await
-        .with_context(|| format!("binding {}", args.listen))?;
+    let listener = bind(args.listen).await?;
     tracing::info!(
         address = %listener.local_addr()?,
         role = %args.modules.role,
@@ -45,4 +46,16 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         tokio::spawn(runtime::shutdown::cancel_on_stdin_eof(shutdown.clone()));
     }
     server::serve(listener, composition, server::Settings::of(&args), shutdown).await
+}
+
+/// Binds `addr`, saying what to check when another process has it.
+async fn bind(addr: SocketAddr) -> anyhow::Result<tokio::net::TcpListener> {
+    match tokio::net::TcpListener::bind(addr).await {
+        Err(err) if err.kind() == std::io::ErrorKind::AddrInUse => Err(anyhow::anyhow!(
+            "cannot listen on {addr}: another process has that port (`ss -ltnp 'sport = :{port}'` \
+             names it); stop it, or give this one another port with --listen",
+            port = addr.port()
+        )),
+        result => result.with_context(|| format!("binding {addr}")),
+    }
 }
