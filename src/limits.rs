@@ -11,7 +11,6 @@ use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::error_handling::HandleErrorLayer;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -19,9 +18,7 @@ use axum::Router;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use http::StatusCode;
-use tower::limit::GlobalConcurrencyLimitLayer;
-use tower::load_shed::LoadShedLayer;
-use tower::{BoxError, ServiceBuilder};
+use tokio::sync::Semaphore;
 use vocab::Problem;
 
 /// When a client refused for load may try again: requests in flight on a fast path finish
@@ -44,14 +41,14 @@ pub struct Limits {
 pub fn public(router: Router, limits: Limits, gateway: bool) -> Router {
     let router = match limits.max_in_flight {
         0 => router,
-        max => router.layer(
-            ServiceBuilder::new()
-                .layer(HandleErrorLayer::new(shed))
-                .layer(LoadShedLayer::new())
-                // Global: one count for every route, where the plain layer would count
-                // each route apart.
-                .layer(GlobalConcurrencyLimitLayer::new(max)),
-        ),
+        // One count for every route. A permit is taken with `try_acquire`, never by polling
+        // an acquisition: that is subject to tokio's cooperative budget, and a task that
+        // has spent its budget would see a free permit as none and shed a request on an
+        // idle server.
+        max => router.layer(middleware::from_fn_with_state(
+            Arc::new(Semaphore::new(max)),
+            shed_beyond,
+        )),
     };
     match NonZeroU32::new(limits.rate_per_client) {
         Some(rate) if gateway => {
@@ -63,18 +60,22 @@ pub fn public(router: Router, limits: Limits, gateway: bool) -> Router {
     }
 }
 
-async fn shed(err: BoxError) -> Problem {
-    if err.is::<tower::load_shed::error::Overloaded>() {
-        Problem::new(
+async fn shed_beyond(
+    State(in_flight): State<Arc<Semaphore>>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let Ok(_permit) = in_flight.try_acquire() else {
+        return Problem::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "overloaded",
             "The server is busy",
         )
         .with_detail("too many requests in flight; try again shortly")
         .with_retry_after(SHED_RETRY_AFTER)
-    } else {
-        Problem::internal(&err)
-    }
+        .into_response();
+    };
+    next.run(req).await
 }
 
 type Limiter = DefaultKeyedRateLimiter<IpAddr>;
