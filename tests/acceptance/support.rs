@@ -56,6 +56,9 @@ pub(crate) enum Shape {
     /// The split shape with events between processes carried by a NATS JetStream server
     /// of the test's own (`--event-bus nats://…`).
     NatsSplit,
+    /// The split shape with modules calling each other, and delivering events, over gRPC
+    /// (`--transport grpc`).
+    GrpcSplit,
     /// The split shape with events carried by Redis Streams (`--event-bus redis://…`).
     RedisSplit,
     /// The split shape with events carried by RabbitMQ (`--event-bus amqp://…`).
@@ -81,6 +84,7 @@ impl Shape {
             | Shape::Containers
             | Shape::PostgresSplit
             | Shape::NatsSplit
+            | Shape::GrpcSplit
             | Shape::RedisSplit
             | Shape::RabbitmqSplit => &["gateway", "users", "orders", "payments", "shipping"],
             Shape::Mixed => &["gateway,users,orders", "payments,shipping"],
@@ -510,6 +514,9 @@ impl Topology {
                 }
                 if let Some(broker) = &broker {
                     args.extend(["--event-bus".to_owned(), broker.url()]);
+                }
+                if shape == Shape::GrpcSplit {
+                    args.extend(["--transport".to_owned(), "grpc".to_owned()]);
                 }
                 args.extend(options.args.iter().cloned());
                 let log = dir.path().join(format!("{name}.log"));

@@ -150,17 +150,26 @@ pub(crate) fn consumer_at_zero(consumer: &'static str) {
     metrics::counter!(EVENTS_REJECTED, "consumer" => consumer).increment(0);
 }
 
+/// What `GET /metrics` answers: every family of this process, in the text format.
+pub fn page() -> String {
+    let mut body = HANDLE
+        .get()
+        .map(PrometheusHandle::render)
+        .unwrap_or_default();
+    process::render(&mut body);
+    body
+}
+
 /// `GET /metrics` in the Prometheus text format.
 pub fn router() -> Router {
     Router::new().route(
         "/metrics",
         get(|| async {
-            let mut body = HANDLE
-                .get()
-                .map(PrometheusHandle::render)
-                .unwrap_or_default();
-            process::render(&mut body);
-            ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
+            (
+                [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+                page(),
+            )
+                .into_response()
         }),
     )
 }
