@@ -68,12 +68,13 @@ pub enum Kind {
 }
 
 impl Kind {
-    /// The broker a URL names, by its scheme; `None` for any other scheme.
+    /// The broker a URL names, by its scheme; `None` for any other scheme. TLS (`rediss`,
+    /// `amqps`) is not built in.
     pub fn of(url: &str) -> Option<Self> {
         let scheme = url.split_once("://")?.0;
         match scheme {
             "nats" => Some(Self::Nats),
-            "redis" | "rediss" => Some(Self::Redis),
+            "redis" => Some(Self::Redis),
             "amqp" => Some(Self::Rabbitmq),
             _ => None,
         }
@@ -189,6 +190,7 @@ mod tests {
             Some(Kind::Rabbitmq)
         );
         assert_eq!(Kind::of("http://127.0.0.1"), None);
+        assert_eq!(Kind::of("rediss://127.0.0.1:6379"), None);
         assert_eq!(Kind::of("127.0.0.1:4222"), None);
     }
 
