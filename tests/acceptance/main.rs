@@ -15,6 +15,7 @@
 mod audit;
 mod balance;
 mod broker_full;
+mod browser;
 mod chaos;
 mod cli;
 mod committed;
