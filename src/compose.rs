@@ -15,6 +15,8 @@ use runtime::peer::{self, Peer};
 
 use crate::cli::{EventBus, ModuleArgs, ServeArgs};
 use crate::dashboard::{self, Deployment, Site};
+    }
+use crate::faults::Faults;
 use crate::limits;
 use crate::modules::MODULES;
 
@@ -67,17 +69,21 @@ pub async fn build(args: &ServeArgs) -> anyhow::Result<Composition> {
                         || (!bus_wanted && !m.topics_for(module).is_empty()))
             })
     };
+    let faults = Faults::default();
     let mut apis = Apis::default();
     let mut places = Vec::with_capacity(MODULES.len());
     for module in MODULES {
         let place = if roles.runs(module.name) {
-            let local = module
+            let mut local = module
                 .open_at(
                     &args.modules.location(module.name),
                     &apis,
                     args.module_flags.matches(),
                 )
                 .await?;
+            local.events = local
+                .events
+                .map(|handler| faults.guard_events(module.name, handler));
             apis.insert(module.name, local.api.clone());
             Place::Local(local)
         } else {
@@ -102,13 +108,16 @@ pub async fn build(args: &ServeArgs) -> anyhow::Result<Composition> {
     // over its client, so that validation and errors are the same code in every topology.
     let mut api = Router::new();
     for (module, place) in &places {
-        let contract = match place {
-            Place::Local(local) => Some(&local.api),
-            Place::Remote(_) if roles.gateway => apis.contract(module.name),
-            Place::Remote(_) => None,
-        };
-        if let Some(contract) = contract {
-            api = api.merge((module.router)(contract));
+        match place {
+            Place::Local(local) => {
+                api = api.merge(faults.guard_routes(module.name, (module.router)(&local.api)));
+            }
+            Place::Remote(_) if roles.gateway => {
+                if let Some(contract) = apis.contract(module.name) {
+                    api = api.merge((module.router)(contract));
+                }
+            }
+            Place::Remote(_) => {}
         }
     }
 
@@ -189,6 +198,16 @@ pub async fn build(args: &ServeArgs) -> anyhow::Result<Composition> {
     // own in memory.
     if !roles.gateway {
         internal = internal.merge(runtime::spans::router());
+    }
+    // A switch that takes a module down must not be open to anyone: without a token to
+    // guard it, it does not exist.
+    if token.is_some() {
+        let local = places
+            .iter()
+            .filter(|(_, place)| matches!(place, Place::Local(_)))
+            .map(|(module, _)| module.name)
+            .collect();
+        internal = internal.merge(faults.router(local));
     }
     if token.is_none() && !internal_paths.is_empty() {
         tracing::warn!(

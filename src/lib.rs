@@ -6,6 +6,7 @@
 //! - [`roles`]: the role set of a process (`--role=users,orders`).
 //! - [`compose`]: the composition root, the only code that knows which module is local.
 //! - [`dashboard`]: the gateway's view of the whole deployment: its health and a live page.
+//! - [`faults`]: the internal switch that makes one module fail for a failure drill.
 //! - [`limits`]: what bounds the requests a process takes in: in flight, and per client.
 //! - [`probe`]: `cleave probe`, a health check that needs only the binary.
 //! - [`openapi`]: the API's OpenAPI document, `/openapi.json` and the `/docs` page.
@@ -16,6 +17,7 @@
 pub mod cli;
 pub mod compose;
 pub mod dashboard;
+pub mod faults;
 pub mod limits;
 pub mod modules;
 pub mod openapi;

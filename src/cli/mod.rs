@@ -123,6 +123,13 @@ pub struct ModuleArgs {
     )]
     pub database_url: Option<DatabaseUrl>,
 
+    /// Connections each local module may hold open to PostgreSQL. Writers commit
+    /// concurrently, so more connections take more writes at once, up to what the server's
+    /// cores and max_connections allow (shared by every process and module).
+    #[arg(help_heading = "Storage", long, env = "CLEAVE_DATABASE_POOL_SIZE", default_value_t = 16,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub database_pool_size: u32,
+
     #[command(flatten)]
     pub databases: DatabaseUrls,
 }
@@ -140,7 +147,11 @@ impl ModuleArgs {
     /// Where `module` keeps its data: its own URL, else the shared one, else SQLite.
     pub fn location(&self, module: &str) -> Location {
         let own = self.databases.of(module);
-        Location::new(&self.data_dir, own.or(self.database_url.as_ref()))
+        Location::new(
+            &self.data_dir,
+            own.or(self.database_url.as_ref()),
+            self.database_pool_size,
+        )
     }
 }
 
@@ -416,7 +427,7 @@ impl ServeArgs {
 mod tests {
     use clap::Parser;
 
-    use super::{Cli, EventBus};
+    use super::{Cli, EventBus, Location};
 
     #[test]
     fn the_internal_token_never_shows_in_debug_output() {
@@ -445,6 +456,22 @@ mod tests {
         assert!(!shown.contains("s3cret"), "{shown}");
         let orders = format!("{:?}", cli.serve.modules.location("orders"));
         assert!(!orders.contains("s3cret"), "{orders}");
+    }
+
+    #[test]
+    fn the_pool_size_reaches_each_postgres_module() {
+        let cli = Cli::parse_from([
+            "cleave",
+            "--database-url",
+            "postgres://db/shop",
+            "--database-pool-size",
+            "48",
+        ]);
+        let Location::Postgres { pool_size, .. } = cli.serve.modules.location("orders") else {
+            panic!("orders is on PostgreSQL");
+        };
+        assert_eq!(pool_size, 48);
+        assert!(Cli::try_parse_from(["cleave", "--database-pool-size", "0"]).is_err());
     }
 
     #[test]

@@ -22,6 +22,7 @@ mod committed;
 mod contract;
 mod deployment;
 mod docker;
+mod fault_switch;
 mod faults;
 mod flows;
 mod generated_client;

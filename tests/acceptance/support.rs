@@ -216,6 +216,18 @@ impl Process {
         process
     }
 
+    /// Starts another process with this one's arguments on `addr`, logging beside it, and
+    /// waits until it is ready: a replica, where the module's data is in a database both
+    /// processes share.
+    pub(crate) async fn replica(&self, label: &str, addr: SocketAddr) -> Self {
+        // Without the trailing `--listen <addr>` that `spawn` added.
+        let args = self.args[..self.args.len() - 2].to_vec();
+        let log = self.log.with_file_name(format!("{label}.log"));
+        let process = Self::spawn(label, addr, args, &self.log_level, log);
+        process.wait_ready().await;
+        process
+    }
+
     pub(crate) fn url(&self) -> String {
         format!("http://{}", self.addr)
     }

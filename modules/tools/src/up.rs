@@ -45,6 +45,7 @@ pub async fn run(args: UpArgs, registry: &'static [&'static Module]) -> anyhow::
         public: args.listen,
         data_dir: args.data_dir.clone(),
         extra_args: args.flags,
+        env: Vec::new(),
         logs: Logs::Prefixed,
     };
     let mut launched = Launched::start(topology, options).await?;
