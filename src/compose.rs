@@ -15,7 +15,6 @@ use runtime::peer::{self, Peer};
 
 use crate::cli::{EventBus, ModuleArgs, ServeArgs};
 use crate::dashboard::{self, Deployment, Site};
-    }
 use crate::faults::Faults;
 use crate::limits;
 use crate::modules::MODULES;
