@@ -1,19 +1,22 @@
 //! The composition root: the only place that decides, per module, whether it runs here or
-//! is reached over HTTP, and how events travel between modules. It knows the modules only
-//! through the binary's list.
+//! is reached over HTTP or gRPC (`grpc`), and how events travel between modules. It knows
+//! the modules only through the binary's list.
 
+mod grpc;
+
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use axum::Router;
 use runtime::db::Db;
-use runtime::events::{consumer_path, consumer_router, EventHandler, RemoteConsumer};
+use runtime::events::{consumer_path, consumer_router, EventHandler};
 use runtime::internal;
 use runtime::module::{Apis, Local, Module};
 use runtime::nats::{self, Consumes, NatsConsumer};
 use runtime::outbox::{Relay, Subscriber};
-use runtime::peer::{self, Peer};
+use runtime::peer::Peer;
 
-use crate::cli::{EventBus, ModuleArgs, ServeArgs};
+use crate::cli::{EventBus, ModuleArgs, ServeArgs, Transport};
 use crate::dashboard::{self, Deployment, Site};
 use crate::faults::Faults;
 use crate::limits;
@@ -24,6 +27,9 @@ pub struct Composition {
     /// The public API of local modules (and of remote ones, through the gateway), the
     /// internal event routes of local consumers whose producers run elsewhere, and health.
     pub router: Router,
+    /// With `--transport grpc`, what the process serves to requests of type
+    /// `application/grpc`: its modules' services, event delivery, health and reflection.
+    pub grpc: Option<Router>,
     /// One relay per local module that publishes events.
     pub relays: Vec<Relay>,
     /// With a NATS event bus, one task per local module that consumes events from
@@ -54,7 +60,7 @@ pub async fn migrate(args: &ModuleArgs) -> anyhow::Result<Vec<&'static str>> {
 pub async fn build(args: &ServeArgs) -> anyhow::Result<Composition> {
     let roles = &args.modules.role;
     let token = args.internal_token()?;
-    let http = peer::http_client(args.peer_timeout());
+    let http = grpc::client(args.transport, args.peer_timeout());
     let policy = args.call_policy();
     let bus_wanted = matches!(args.event_bus, EventBus::Nats(_));
 
@@ -94,9 +100,13 @@ pub async fn build(args: &ServeArgs) -> anyhow::Result<Composition> {
                     &policy,
                 )
                 .with_internal_token(token.clone())
+                .with_deadline(args.peer_timeout())
             });
             if let Some(peer) = &peer {
-                apis.insert(module.name, (module.client)(peer.clone()));
+                apis.insert(
+                    module.name,
+                    grpc::contract(args.transport, module, peer.clone()),
+                );
             }
             Place::Remote(peer)
         };
@@ -150,7 +160,7 @@ pub async fn build(args: &ServeArgs) -> anyhow::Result<Composition> {
                     (Place::Local(local), _) => local.events.clone()?,
                     (Place::Remote(_), Some(bus)) => bus.publisher(consumer.name),
                     (Place::Remote(peer), None) => {
-                        Arc::new(RemoteConsumer::new(peer.clone()?, consumer.name))
+                        grpc::consumer(args.transport, peer.clone()?, consumer.name)
                     }
                 };
                 Some(Subscriber {
@@ -171,6 +181,7 @@ pub async fn build(args: &ServeArgs) -> anyhow::Result<Composition> {
     let mut internal = Router::new();
     let mut internal_paths = Vec::new();
     let mut consumers = Vec::new();
+    let mut grpc_consumers = BTreeMap::new();
     for (consumer, place) in &places {
         let Place::Local(Local {
             events: Some(handler),
@@ -187,6 +198,9 @@ pub async fn build(args: &ServeArgs) -> anyhow::Result<Composition> {
         }
         match &bus {
             Some(bus) => consumers.push(bus.consumer(consumes(consumer), handler.clone())),
+            None if args.transport == Transport::Grpc => {
+                grpc_consumers.insert(consumer.name, handler.clone());
+            }
             None => {
                 internal = internal.merge(consumer_router(consumer.name, handler.clone()));
                 internal_paths.push(consumer_path(consumer.name));
@@ -207,6 +221,9 @@ pub async fn build(args: &ServeArgs) -> anyhow::Result<Composition> {
             .map(|(module, _)| module.name)
             .collect();
         internal = internal.merge(faults.router(local));
+    }
+    if args.transport == Transport::Grpc {
+        internal_paths.push("gRPC services".to_owned());
     }
     if token.is_none() && !internal_paths.is_empty() {
         tracing::warn!(
@@ -235,6 +252,19 @@ pub async fn build(args: &ServeArgs) -> anyhow::Result<Composition> {
             .collect();
         Deployment::new(roles.to_string(), sites, token.clone())
     });
+    let grpc = match args.transport {
+        Transport::Http => None,
+        Transport::Grpc => {
+            let locals = places
+                .iter()
+                .filter_map(|(module, place)| match place {
+                    Place::Local(local) => Some((*module, local.api.clone())),
+                    Place::Remote(_) => None,
+                })
+                .collect();
+            Some(grpc::router(locals, grpc_consumers, token.clone()).await?)
+        }
+    };
     // The contract is the product's, not a module's: every process serves the same one.
     let router = runtime::health::router(dbs.clone())
         .merge(deployment.map(dashboard::router).unwrap_or_default())
@@ -243,6 +273,7 @@ pub async fn build(args: &ServeArgs) -> anyhow::Result<Composition> {
         .merge(internal::guard(internal, token));
     Ok(Composition {
         router,
+        grpc,
         relays,
         consumers,
         dbs: dbs.into_iter().map(|(_, db)| db).collect(),

@@ -180,6 +180,14 @@ pub struct ServeArgs {
           value_parser = clap::value_parser!(u64).range(1..))]
     pub peer_timeout_ms: u64,
 
+    /// How modules in different processes call each other, and (with `--event-bus http`)
+    /// deliver events: `http`, HTTP/JSON; `grpc`, gRPC (protobuf over HTTP/2) on the same
+    /// port, told apart by its content type. Every process of a deployment takes the same
+    /// value. The public API at the gateway is HTTP/JSON either way, and modules in one
+    /// process call each other in memory.
+    #[arg(help_heading = "Peers", long, env = "CLEAVE_TRANSPORT", value_enum, default_value_t = Transport::Http)]
+    pub transport: Transport,
+
     /// Largest request body accepted, in bytes; larger ones are refused with 413, before a
     /// byte of them is read when their Content-Length says so.
     #[arg(help_heading = "Policies", long, env = "CLEAVE_MAX_BODY_BYTES", default_value_t = 256 * 1024)]
@@ -234,8 +242,9 @@ pub struct ServeArgs {
 
     // Who may call the internal routes, and the policies on every hop.
     /// Secret shared by the processes of a deployment: required on their internal routes
-    /// (event delivery) and sent on calls to them. Without one, a process that serves
-    /// internal routes leaves them open to anyone who reaches its port.
+    /// (event delivery) and, with `--transport grpc`, on their gRPC services (but health
+    /// and reflection), and sent on calls to them. Without one, a process that serves
+    /// either leaves them open to anyone who reaches its port.
     #[arg(
         help_heading = "Peers",
         long,
@@ -250,8 +259,8 @@ pub struct ServeArgs {
     #[arg(help_heading = "Peers", long, env = "CLEAVE_INTERNAL_TOKEN_FILE")]
     pub internal_token_file: Option<PathBuf>,
 
-    /// Extra attempts for a GET to another module that got no answer (connection refused
-    /// or cut). Never after a timeout, never for a POST.
+    /// Extra attempts for a GET to another module (over gRPC, a get or a list) that got no
+    /// answer (connection refused or cut). Never after a timeout, never for a POST.
     #[arg(help_heading = "Peers", long, env = "CLEAVE_PEER_RETRIES", default_value_t = CallPolicy::default().retries)]
     pub peer_retries: u32,
 
@@ -348,6 +357,13 @@ pub struct TelemetryArgs {
 pub enum LogFormat {
     Text,
     Json,
+}
+
+/// The protocol of calls between modules in different processes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Transport {
+    Http,
+    Grpc,
 }
 
 impl Command {

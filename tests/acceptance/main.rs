@@ -9,8 +9,10 @@
 //! `postgres_split::<scenario>` (the first two with every module in a PostgreSQL database
 //! of a throwaway cluster; run where PostgreSQL 15 is installed) and
 //! `nats_split::<scenario>` (the split shape with events carried by a real
-//! `nats-server -js` the test starts; run where it is installed). The product promises
-//! the same behaviour in every shape, so the same scenario must pass in all seven.
+//! `nats-server -js` the test starts; run where it is installed) and `grpc_split::<scenario>`
+//! (the split shape with modules calling each other and delivering events over gRPC,
+//! `--transport grpc`). The product promises the same behaviour in every shape, so the
+//! same scenario must pass in all eight.
 
 mod audit;
 mod balance;
@@ -26,6 +28,7 @@ mod fault_switch;
 mod faults;
 mod flows;
 mod generated_client;
+mod grpcio;
 mod hops;
 mod hostile;
 mod image;
@@ -45,7 +48,8 @@ mod telemetry;
 
 /// Generates `all_in_one::$scenario`, `split::$scenario`, `mixed::$scenario`,
 /// `containers::$scenario`, `postgres_all_in_one::$scenario`, `postgres_split::$scenario`
-/// and `nats_split::$scenario`, each calling `$theme::$scenario(Shape::…)`.
+/// `nats_split::$scenario` and `grpc_split::$scenario`, each calling
+/// `$theme::$scenario(Shape::…)`.
 macro_rules! in_every_topology {
     ($($theme:ident::$scenario:ident),+ $(,)?) => {
         in_every_topology!(@shape all_in_one, AllInOne, $($theme::$scenario),+);
@@ -55,6 +59,7 @@ macro_rules! in_every_topology {
         in_every_topology!(@shape postgres_all_in_one, PostgresAllInOne, $($theme::$scenario),+);
         in_every_topology!(@shape postgres_split, PostgresSplit, $($theme::$scenario),+);
         in_every_topology!(@shape nats_split, NatsSplit, $($theme::$scenario),+);
+        in_every_topology!(@shape grpc_split, GrpcSplit, $($theme::$scenario),+);
     };
     (@shape $module:ident, $shape:ident, $($theme:ident::$scenario:ident),+) => {
         mod $module {

@@ -55,6 +55,9 @@ pub(crate) enum Shape {
     /// The split shape with events between processes carried by a NATS JetStream server
     /// of the test's own (`--event-bus nats://…`).
     NatsSplit,
+    /// The split shape with modules calling each other, and delivering events, over gRPC
+    /// (`--transport grpc`).
+    GrpcSplit,
 }
 
 impl Shape {
@@ -72,9 +75,11 @@ impl Shape {
     fn roles(self) -> &'static [&'static str] {
         match self {
             Shape::AllInOne | Shape::PostgresAllInOne => &["all"],
-            Shape::Split | Shape::Containers | Shape::PostgresSplit | Shape::NatsSplit => {
-                &["gateway", "users", "orders", "payments", "shipping"]
-            }
+            Shape::Split
+            | Shape::Containers
+            | Shape::PostgresSplit
+            | Shape::NatsSplit
+            | Shape::GrpcSplit => &["gateway", "users", "orders", "payments", "shipping"],
             Shape::Mixed => &["gateway,users,orders", "payments,shipping"],
         }
     }
@@ -507,6 +512,9 @@ impl Topology {
                 }
                 if let Some(broker) = &broker {
                     args.extend(["--event-bus".to_owned(), broker.url()]);
+                }
+                if shape == Shape::GrpcSplit {
+                    args.extend(["--transport".to_owned(), "grpc".to_owned()]);
                 }
                 args.extend(options.args.iter().cloned());
                 let log = dir.path().join(format!("{name}.log"));

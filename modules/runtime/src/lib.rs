@@ -8,6 +8,8 @@
 //! - [`outbox`]: events written in the producer's transaction, and the relay that delivers them.
 //! - [`inbox`]: the consumer's record of processed event ids, for idempotent handling.
 //! - [`nats`]: NATS JetStream as the event bus between processes.
+//! - [`grpc`]: calls between modules over gRPC: the channel under each client, the
+//!   services a process serves, event delivery, health and reflection.
 //! - [`peer`]: the HTTP client stack for calls to modules in other processes.
 //! - [`policy`]: retries and the circuit breaker every call to another process goes through.
 //! - [`balance`]: calls to a peer spread over the addresses of its replicas.
@@ -25,6 +27,7 @@ pub mod balance;
 pub mod db;
 pub mod events;
 pub mod extract;
+pub mod grpc;
 pub mod health;
 pub mod inbox;
 pub mod internal;
