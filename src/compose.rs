@@ -8,11 +8,11 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use axum::Router;
+use runtime::bus::{self, Consumer, Consumes};
 use runtime::db::Db;
 use runtime::events::{consumer_path, consumer_router, EventHandler};
 use runtime::internal;
 use runtime::module::{Apis, Local, Module};
-use runtime::nats::{self, Consumes, NatsConsumer};
 use runtime::outbox::{Relay, Subscriber};
 use runtime::peer::Peer;
 
@@ -32,9 +32,9 @@ pub struct Composition {
     pub grpc: Option<Router>,
     /// One relay per local module that publishes events.
     pub relays: Vec<Relay>,
-    /// With a NATS event bus, one task per local module that consumes events from
-    /// another process.
-    pub consumers: Vec<NatsConsumer>,
+    /// With a broker as the event bus, one task per local module that consumes events
+    /// from another process.
+    pub consumers: Vec<Box<dyn Consumer>>,
     /// The databases of local modules, closed at shutdown.
     pub dbs: Vec<Db>,
 }
@@ -62,7 +62,7 @@ pub async fn build(args: &ServeArgs) -> anyhow::Result<Composition> {
     let token = args.internal_token()?;
     let http = grpc::client(args.transport, args.peer_timeout());
     let policy = args.call_policy();
-    let bus_wanted = matches!(args.event_bus, EventBus::Nats(_));
+    let bus_wanted = matches!(args.event_bus, EventBus::Broker(_));
 
     // A module elsewhere gets a peer only if this process calls it: to serve its API at the
     // gateway, for a local module that calls it, or to post its events over HTTP.
@@ -141,8 +141,8 @@ pub async fn build(args: &ServeArgs) -> anyhow::Result<Composition> {
             })
     });
     let bus = match &args.event_bus {
-        EventBus::Nats(url) if crosses => {
-            Some(nats::Bus::connect(url, &format!("cleave {roles}"), every_consumer()).await?)
+        EventBus::Broker(url) if crosses => {
+            Some(bus::connect(url, &format!("cleave {roles}"), every_consumer()).await?)
         }
         _ => None,
     };
@@ -158,7 +158,7 @@ pub async fn build(args: &ServeArgs) -> anyhow::Result<Composition> {
                 }
                 let handler: Arc<dyn EventHandler> = match (there, &bus) {
                     (Place::Local(local), _) => local.events.clone()?,
-                    (Place::Remote(_), Some(bus)) => bus.publisher(consumer.name),
+                    (Place::Remote(_), Some(bus)) => bus.publisher(producer.name, consumer.name),
                     (Place::Remote(peer), None) => {
                         grpc::consumer(args.transport, peer.clone()?, consumer.name)
                     }
@@ -294,6 +294,11 @@ fn consumes(module: &'static Module) -> Consumes {
     Consumes {
         module: module.name,
         topics: module.consumes,
+        producers: MODULES
+            .iter()
+            .filter(|producer| !producer.topics_for(module).is_empty())
+            .map(|producer| producer.name)
+            .collect(),
     }
 }
 

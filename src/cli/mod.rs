@@ -314,9 +314,11 @@ pub struct ServeArgs {
     pub rate_limit: u32,
 
     // How events travel between modules in different processes.
-    /// `http`: the producer's relay posts them to the consumer's internal route. A URL,
-    /// `nats://host:4222`: through that NATS JetStream server's stream `CLEAVE_EVENTS`.
-    /// Events between modules of one process stay in memory either way.
+    /// `http`: the producer's relay posts them to the consumer's internal route. A broker's
+    /// URL: through that broker, `nats://host:4222` (NATS JetStream, the stream
+    /// `CLEAVE_EVENTS`), `redis://host:6379` (Redis Streams) or
+    /// `amqp://user:password@host:5672/%2f` (RabbitMQ). Events between modules of one
+    /// process stay in memory either way.
     #[arg(
         help_heading = "Events",
         long,
@@ -389,8 +391,8 @@ impl Command {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EventBus {
     Http,
-    /// The URL of a NATS server with JetStream enabled.
-    Nats(String),
+    /// The URL of a broker: NATS with JetStream enabled, Redis, or RabbitMQ.
+    Broker(String),
 }
 
 impl std::str::FromStr for EventBus {
@@ -399,10 +401,12 @@ impl std::str::FromStr for EventBus {
     fn from_str(text: &str) -> Result<Self, Self::Err> {
         if text == "http" {
             Ok(Self::Http)
-        } else if text.starts_with("nats://") {
-            Ok(Self::Nats(text.to_owned()))
+        } else if runtime::bus::Kind::of(text).is_some() {
+            Ok(Self::Broker(text.to_owned()))
         } else {
-            Err(format!("`{text}` is neither `http` nor a nats:// URL"))
+            Err(format!(
+                "`{text}` is neither `http` nor a nats://, redis:// or amqp:// URL"
+            ))
         }
     }
 }
@@ -491,15 +495,20 @@ mod tests {
     }
 
     #[test]
-    fn the_event_bus_is_http_or_a_nats_url() {
+    fn the_event_bus_is_http_or_a_broker_url() {
         let default = Cli::parse_from(["cleave"]);
         assert_eq!(default.serve.event_bus, EventBus::Http);
         let nats = Cli::parse_from(["cleave", "--event-bus", "nats://127.0.0.1:4222"]);
         assert_eq!(
             nats.serve.event_bus,
-            EventBus::Nats("nats://127.0.0.1:4222".to_owned())
+            EventBus::Broker("nats://127.0.0.1:4222".to_owned())
         );
-        assert!(Cli::try_parse_from(["cleave", "--event-bus", "kafka://x"]).is_err());
+        let redis = Cli::parse_from(["cleave", "--event-bus", "redis://127.0.0.1:6379"]);
+        assert_eq!(
+            redis.serve.event_bus,
+            EventBus::Broker("redis://127.0.0.1:6379".to_owned())
+        );
+        assert!(Cli::try_parse_from(["cleave", "--event-bus", "mqtt://x"]).is_err());
     }
 
     #[test]

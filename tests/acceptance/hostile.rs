@@ -19,8 +19,10 @@ const MARGIN: Duration = Duration::from_secs(2);
 /// How much earlier than its deadline a client may see a connection cut: the server's
 /// clock starts when it accepts, a moment before the client's.
 const EARLY: Duration = Duration::from_millis(100);
-/// The bound on the gateway's resident memory under the flood.
-const FLOOD_RSS_BOUND_KIB: u64 = 64 * 1024;
+/// The bound on what the flood adds to the gateway's resident memory. What the process holds
+/// idle depends on the binary and its build profile; what a flood adds is what the defences
+/// bound, and 1,000 held heads of 300 KB each would add 300 MB.
+const FLOOD_RSS_GROWTH_BOUND_KIB: u64 = 40 * 1024;
 /// How long the flood may last: its memory is sampled all along.
 const FLOOD_AT_MOST: Duration = Duration::from_secs(30);
 
@@ -528,7 +530,7 @@ async fn a_flood_of_endless_heads_and_idle_connections_leaves_the_gateway_small(
         "the requests took {flooded_for:?}"
     );
     assert!(
-        rss_peak < FLOOD_RSS_BOUND_KIB,
+        rss_peak.saturating_sub(rss_before) < FLOOD_RSS_GROWTH_BOUND_KIB,
         "{rss_peak} KiB under the flood (from {rss_before} KiB)"
     );
     assert!(

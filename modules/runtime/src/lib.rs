@@ -7,7 +7,8 @@
 //! - [`events`]: the handler trait consumers implement, and delivery over HTTP.
 //! - [`outbox`]: events written in the producer's transaction, and the relay that delivers them.
 //! - [`inbox`]: the consumer's record of processed event ids, for idempotent handling.
-//! - [`nats`]: NATS JetStream as the event bus between processes.
+//! - [`bus`]: a broker as the event bus between processes: NATS JetStream, Redis Streams or
+//!   RabbitMQ, behind one seam.
 //! - [`grpc`]: calls between modules over gRPC: the channel under each client, the
 //!   services a process serves, event delivery, health and reflection.
 //! - [`peer`]: the HTTP client stack for calls to modules in other processes.
@@ -24,6 +25,7 @@
 //! - [`trace`]: the W3C trace context carried by every request, call and event.
 
 pub mod balance;
+pub mod bus;
 pub mod db;
 pub mod events;
 pub mod extract;
@@ -33,7 +35,6 @@ pub mod inbox;
 pub mod internal;
 pub mod metrics;
 pub mod module;
-pub mod nats;
 pub mod outbox;
 pub mod peer;
 pub mod policy;

@@ -36,7 +36,8 @@ pub const EVENTS_DELIVERED: &str = "cleave_events_delivered_total";
 pub const EVENTS_REDELIVERED: &str = "cleave_events_redelivered_total";
 /// Events a consumer received again and skipped, as its inbox had them, by consumer.
 pub const EVENTS_DEDUPLICATED: &str = "cleave_events_deduplicated_total";
-/// Batches of events a consumer's route refused as undecodable, by consumer.
+/// Batches of events a consumer's route refused as undecodable, and undecodable messages a
+/// consumer handed back to its broker, by consumer.
 pub const EVENTS_REJECTED: &str = "cleave_events_rejected_total";
 /// Events in the outbox not yet delivered to a subscriber, by subscriber (a gauge).
 pub const OUTBOX_BACKLOG: &str = "cleave_outbox_backlog";
