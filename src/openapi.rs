@@ -16,6 +16,7 @@ use crate::modules::MODULES;
 use vocab::{FieldError, Problem};
 
 mod clients;
+mod example;
 mod html;
 
 #[derive(OpenApi)]

@@ -1,63 +1,173 @@
-//! The API reference page at `/docs`: the OpenAPI document rendered on the server as one
-//! HTML page with inline styles and no script, so it opens offline and needs no asset
-//! from anywhere.
+//! The API explorer at `/docs`: the OpenAPI document rendered on the server as one page,
+//! operations grouped by tag with a sidebar and a search, each with an example request and
+//! answer, a curl line and a form that sends the request to the same origin. Its style and
+//! script are inline, so it opens offline and loads nothing from anywhere.
 
+use std::collections::BTreeMap;
 use std::fmt::Write;
 
 use serde_json::Value;
 
-const STYLE: &str = "body{font:15px/1.5 system-ui,sans-serif;max-width:60rem;margin:2rem auto;\
-padding:0 1rem;color:#222}h2{margin-top:2.5rem;border-bottom:1px solid #ccc}\
-h3{margin:1.8rem 0 .3rem}code{font:13px ui-monospace,monospace;background:#f3f3f3;padding:0 .2em}\
-table{border-collapse:collapse;width:100%;margin:.4rem 0 1rem}\
-th,td{text-align:left;vertical-align:top;border-bottom:1px solid #eee;padding:.25rem .5rem}\
-.method{display:inline-block;min-width:3.5rem;font-weight:bold;text-transform:uppercase}\
-.muted{color:#666}";
+use super::example;
+
+const STYLE: &str = include_str!("explorer.css");
+const SCRIPT: &str = include_str!("explorer.js");
 
 const METHODS: [&str; 5] = ["get", "post", "put", "patch", "delete"];
+
+/// An operation, with where it is in the document.
+struct Operation<'a> {
+    method: &'static str,
+    path: &'a str,
+    operation: &'a Value,
+}
 
 /// The whole page for `doc`.
 pub(super) fn render(doc: &Value) -> String {
     let title = text(&doc["info"]["title"]);
+    let operations: Vec<Operation<'_>> = entries(&doc["paths"])
+        .flat_map(|(path, item)| {
+            METHODS.iter().filter_map(move |method| {
+                item.get(*method).map(|operation| Operation {
+                    method,
+                    path,
+                    operation,
+                })
+            })
+        })
+        .collect();
+    let shared = shared_errors(&operations);
+    let tags: Vec<(&str, &Value)> = doc["tags"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|tag| Some((tag["name"].as_str()?, &tag["description"])))
+        .collect();
+    let tag_of = |op: &Operation<'_>| op.operation["tags"][0].as_str().unwrap_or("").to_owned();
+
     let mut out = String::new();
     let _ = write!(
         out,
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
-         <title>{title} API reference</title><style>{STYLE}</style></head><body>\
-         <h1>{title} <span class=\"muted\">{version}</span></h1><p>{description}</p>\
-         <p>The machine-readable contract: <a href=\"/openapi.json\"><code>/openapi.json</code></a> \
-         (OpenAPI {openapi}).</p><h2>Operations</h2>",
+         <link rel=\"icon\" href=\"data:,\">\
+         <title>{title} API explorer</title><style>{STYLE}</style></head><body>\
+         <nav id=\"sidebar\"><p class=\"brand\">{title} <span class=\"muted\">{version}</span></p>\
+         <input id=\"search\" type=\"search\" placeholder=\"Search operations\" aria-label=\"Search operations\">",
         version = text(&doc["info"]["version"]),
+    );
+    for (tag, _) in &tags {
+        let _ = write!(out, "<p class=\"tag\">{}</p><ul>", escape(tag));
+        for op in operations.iter().filter(|op| tag_of(op) == *tag) {
+            let _ = write!(
+                out,
+                "<li data-op=\"{id}\"><a href=\"#{id}\"><span class=\"method {method}\">{method}</span> {path}</a></li>",
+                id = text(&op.operation["operationId"]),
+                method = op.method,
+                path = escape(op.path),
+            );
+        }
+        out.push_str("</ul>");
+    }
+    out.push_str(
+        "<p class=\"tag\"><a href=\"#errors\">Errors</a> · <a href=\"#schemas\">Schemas</a></p></nav><main>",
+    );
+    let _ = write!(
+        out,
+        "<h1>{title} API</h1><p>{description}</p>\
+         <p>Every example below can be sent from this page to this server with <b>Try it</b>; \
+         the curl line does the same from a shell. The machine-readable contract is \
+         <a href=\"/openapi.json\"><code>/openapi.json</code></a> (OpenAPI {openapi}).</p>",
         description = prose(&doc["info"]["description"]),
         openapi = text(&doc["openapi"]),
     );
-    for (path, item) in entries(&doc["paths"]) {
-        for method in METHODS {
-            if let Some(operation) = item.get(method) {
-                operation_html(&mut out, method, path, operation);
-            }
+    for (tag, description) in &tags {
+        let _ = write!(
+            out,
+            "<h2 id=\"tag-{tag}\">{tag}</h2><p class=\"muted\">{description}</p>",
+            tag = escape(tag),
+            description = prose(description),
+        );
+        for op in operations.iter().filter(|op| tag_of(op) == *tag) {
+            operation_html(&mut out, op, doc, &shared);
         }
     }
-    out.push_str("<h2>Schemas</h2>");
+    out.push_str(
+        "<h2 id=\"errors\">Errors</h2><p>Every error is an <code>application/problem+json</code> \
+         body (<a href=\"#schema-Problem\">Problem</a>); its <code>code</code> says which. \
+         Besides the errors each operation lists, any of them may answer:</p>\
+         <table><tr><th>status</th><th>meaning</th></tr>",
+    );
+    for (status, response) in &shared {
+        let _ = write!(
+            out,
+            "<tr><td>{}</td><td>{}</td></tr>",
+            escape(status),
+            prose(&response["description"])
+        );
+    }
+    out.push_str("</table><h2 id=\"schemas\">Schemas</h2>");
     for (name, schema) in entries(&doc["components"]["schemas"]) {
         schema_html(&mut out, name, schema);
     }
-    out.push_str("</body></html>");
+    let _ = write!(out, "</main><script>{SCRIPT}</script></body></html>");
     out
 }
 
-fn operation_html(out: &mut String, method: &str, path: &str, operation: &Value) {
+/// The error responses that most operations answer alike: written once on the page.
+fn shared_errors<'a>(operations: &[Operation<'a>]) -> BTreeMap<&'a str, &'a Value> {
+    let mut seen: BTreeMap<(&str, String), (usize, &Value)> = BTreeMap::new();
+    for op in operations {
+        for (status, response) in entries(&op.operation["responses"]) {
+            if status.starts_with(['4', '5']) {
+                let entry = seen
+                    .entry((status, response["description"].to_string()))
+                    .or_insert((0, response));
+                entry.0 += 1;
+            }
+        }
+    }
+    seen.into_iter()
+        .filter(|(_, (count, _))| *count * 2 > operations.len())
+        .map(|((status, _), (_, response))| (status, response))
+        .collect()
+}
+
+fn operation_html(
+    out: &mut String,
+    op: &Operation<'_>,
+    doc: &Value,
+    shared: &BTreeMap<&str, &Value>,
+) {
+    let operation = op.operation;
+    let id = text(&operation["operationId"]);
     let _ = write!(
         out,
-        "<h3 id=\"{id}\"><span class=\"method\">{method}</span> <code>{path}</code></h3><p>{summary}</p>",
-        id = text(&operation["operationId"]),
-        path = escape(path),
+        "<section class=\"op\" id=\"{id}\" data-search=\"{search}\">\
+         <h3><span class=\"method {method}\">{method}</span> <code>{path}</code></h3><p>{summary}</p>",
+        search = escape(&format!(
+            "{} {} {} {}",
+            op.method,
+            op.path,
+            operation["summary"].as_str().unwrap_or(""),
+            operation["tags"][0].as_str().unwrap_or("")
+        ))
+        .to_lowercase(),
+        method = op.method,
+        path = escape(op.path),
         summary = prose(&operation["summary"]),
     );
-    if let Some(parameters) = operation["parameters"].as_array() {
+    if operation["description"].is_string() {
+        let _ = write!(out, "<p>{}</p>", prose(&operation["description"]));
+    }
+    let parameters: Vec<&Value> = operation["parameters"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .collect();
+    if !parameters.is_empty() {
         out.push_str("<table><tr><th>parameter</th><th>in</th><th>type</th><th></th></tr>");
-        for p in parameters {
+        for p in &parameters {
             let _ = write!(
                 out,
                 "<tr><td><code>{name}</code>{required}</td><td>{place}</td><td>{ty}</td><td>{description}</td></tr>",
@@ -70,36 +180,120 @@ fn operation_html(out: &mut String, method: &str, path: &str, operation: &Value)
         }
         out.push_str("</table>");
     }
-    if let Some(body) = operation["requestBody"]["content"].as_object() {
-        for (media, content) in body {
+    let body = operation["requestBody"]["content"]["application/json"]["schema"].clone();
+    let body_example = (!body.is_null()).then(|| pretty(&example::of(&body, doc)));
+    if let Some(example) = &body_example {
+        let _ = write!(
+            out,
+            "<p>Body: {ty} as <code>application/json</code>, for example:</p><pre>{example}</pre>",
+            ty = type_of(&body),
+            example = escape(example),
+        );
+    }
+    for (status, response) in entries(&operation["responses"]).filter(|(s, _)| s.starts_with('2')) {
+        let _ = write!(
+            out,
+            "<p>Answers <b>{}</b>: {}",
+            escape(status),
+            prose(&response["description"])
+        );
+        for (media, content) in entries(&response["content"]) {
             let _ = write!(
                 out,
-                "<p>Body: {ty} as <code>{media}</code></p>",
-                ty = type_of(&content["schema"]),
-                media = escape(media),
+                " — {} as <code>{}</code>",
+                type_of(&content["schema"]),
+                escape(media)
+            );
+        }
+        out.push_str("</p>");
+        if let Some(schema) = response["content"]["application/json"].get("schema") {
+            let _ = write!(
+                out,
+                "<pre class=\"answer-example\">{}</pre>",
+                escape(&pretty(&example::of(schema, doc)))
             );
         }
     }
-    out.push_str("<table><tr><th>status</th><th>meaning</th><th>body</th></tr>");
-    for (status, response) in entries(&operation["responses"]) {
-        let bodies: Vec<String> = entries(&response["content"])
-            .map(|(media, content)| {
-                format!(
-                    "{} as <code>{}</code>",
-                    type_of(&content["schema"]),
-                    escape(media)
-                )
-            })
-            .collect();
+    let own: Vec<(&str, &Value)> = entries(&operation["responses"])
+        .filter(|(status, response)| {
+            status.starts_with(['4', '5'])
+                && shared
+                    .get(status)
+                    .is_none_or(|common| common["description"] != response["description"])
+        })
+        .collect();
+    let common: Vec<&str> = entries(&operation["responses"])
+        .map(|(status, _)| status)
+        .filter(|status| shared.contains_key(status) && !own.iter().any(|(s, _)| s == status))
+        .collect();
+    let _ = write!(
+        out,
+        "<details class=\"errors\"><summary>Errors: {list}</summary><table><tr><th>status</th><th>meaning</th></tr>",
+        list = own
+            .iter()
+            .map(|(status, _)| escape(status))
+            .chain((!common.is_empty()).then(|| format!("and {}", common.join(", "))))
+            .collect::<Vec<_>>()
+            .join(", "),
+    );
+    for (status, response) in &own {
         let _ = write!(
             out,
-            "<tr><td>{status}</td><td>{description}</td><td>{bodies}</td></tr>",
-            status = escape(status),
-            description = prose(&response["description"]),
-            bodies = bodies.join("<br>"),
+            "<tr><td>{}</td><td>{}</td></tr>",
+            escape(status),
+            prose(&response["description"])
         );
     }
-    out.push_str("</table>");
+    if !common.is_empty() {
+        let _ = write!(
+            out,
+            "<tr><td>{}</td><td>as any operation: see <a href=\"#errors\">Errors</a></td></tr>",
+            common.join(", ")
+        );
+    }
+    out.push_str("</table></details>");
+    try_it(out, op, &parameters, body_example.as_deref());
+    out.push_str("</section>");
+}
+
+/// The form that sends the request from the page, and its curl line (filled in by the
+/// script with the page's origin and the form's values).
+fn try_it(out: &mut String, op: &Operation<'_>, parameters: &[&Value], body: Option<&str>) {
+    let _ = write!(
+        out,
+        "<div class=\"try\" data-method=\"{method}\" data-path=\"{path}\"><p class=\"try-title\">Try it</p>",
+        method = op.method.to_uppercase(),
+        path = escape(op.path),
+    );
+    for p in parameters {
+        let placeholder = match p["in"].as_str() {
+            Some("path") => text(&example::of(&p["schema"], &Value::Null)),
+            _ => String::new(),
+        };
+        let _ = write!(
+            out,
+            "<label>{name} <span class=\"muted\">({place})</span> \
+             <input data-in=\"{place}\" name=\"{name}\" placeholder=\"{placeholder}\"></label>",
+            name = text(&p["name"]),
+            place = text(&p["in"]),
+        );
+    }
+    if let Some(body) = body {
+        let _ = write!(
+            out,
+            "<label class=\"body\">body <textarea name=\"body\" rows=\"{rows}\" spellcheck=\"false\">{body}</textarea></label>",
+            rows = body.lines().count().clamp(3, 14),
+            body = escape(body),
+        );
+    }
+    out.push_str(
+        "<pre class=\"curl\"></pre><button type=\"button\" class=\"send\">Send</button>\
+         <pre class=\"answer\" hidden></pre></div>",
+    );
+}
+
+fn pretty(value: &Value) -> String {
+    serde_json::to_string_pretty(value).unwrap_or_default()
 }
 
 fn schema_html(out: &mut String, name: &str, schema: &Value) {
@@ -236,7 +430,9 @@ mod tests {
         ] {
             assert!(page.contains(anchor), "{anchor} is missing");
         }
-        assert!(!page.contains("<script"));
+        for remote in ["src=", "href=\"http", "@import", "url("] {
+            assert!(!page.contains(remote), "the page loads something: {remote}");
+        }
         assert_eq!(
             escape("<a href=\"x\">&'"),
             "&lt;a href=&quot;x&quot;&gt;&amp;&#39;"

@@ -18,6 +18,7 @@
 mod audit;
 mod balance;
 mod broker_full;
+mod browser;
 mod buses;
 mod chaos;
 mod cli;
