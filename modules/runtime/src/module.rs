@@ -84,6 +84,9 @@ impl Module {
             apis,
             flags,
         })?;
+        if opened.events.is_some() {
+            crate::metrics::consumer_at_zero(self.name);
+        }
         Ok(Local {
             module: self,
             db,

@@ -95,6 +95,7 @@ impl Peer {
         // Paths are put after the first URL; the balancer swaps its host and port for an
         // address of any of them.
         let first = base.split(',').next().unwrap_or_default().trim();
+        crate::metrics::peer_at_zero(name);
         let balanced = Balanced::new(
             name,
             base,
