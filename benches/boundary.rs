@@ -1,12 +1,15 @@
 //! The cost of one call across a module boundary: orders asking users for a buyer.
 //!
-//! Group `users_get` asks for the same user five ways, side by side in one run:
+//! Group `users_get` asks for the same user six ways, side by side in one run:
 //! - `direct_sql`: the SELECT of the users store, run with sqlx on the module's own reader
 //!   pool and decoded into the same `User`: no module, no trait.
 //! - `in_process`: `UsersApi::get` on the local users module through `Arc<dyn UsersApi>`, what orders
 //!   does in the all-in-one. Goal: `in_process − direct_sql` < 1 µs.
 //! - `over_http`: `UsersApi::get` through the users module's client to its router served on a
 //!   loopback port, what orders does when users runs in another process.
+//! - `over_grpc`: `UsersApi::get` through the users module's gRPC client (the same peer
+//!   stack) to its gRPC service served on a loopback port over HTTP/2, what orders does
+//!   with `--transport grpc`.
 //! - `over_http_served`: the same client against the users module as `cleave --role=users`
 //!   serves it (`compose::build` + `server::serve`: request id, request span, metrics, panic
 //!   guard, fallbacks). Not a goal: `over_http_served − over_http` is what the serving
@@ -15,11 +18,11 @@
 //!   user as JSON), the floor under any HTTP hop.
 //!   Goal: `over_http − in_process ≤ 1.25 × hyper_round_trip`.
 //!
-//! The five are measured in rotation. On a shared machine, load drifting between two
+//! The six are measured in rotation. On a shared machine, load drifting between two
 //! benchmarks run one after the other moves a ~45 µs query by far more than the sub-µs
-//! difference sought, and a round trip by more than the 25 % margin. So each of the five
-//! benchmarks takes a sample of all five — a block of `iters` calls of each, back to back,
-//! the order of the blocks going through all 120 permutations from sample to sample —
+//! difference sought, and a round trip by more than the 25 % margin. So each of the six
+//! benchmarks takes a sample of all six — a block of `iters` calls of each, back to back,
+//! the order of the blocks going through the 720 permutations from sample to sample —
 //! and reports its own block to criterion. Each sample's mean per case is kept, and the end
 //! of the group prints the goals' figures computed within each sample (median and quartiles
 //! over all samples): differences and ratios of blocks run milliseconds apart, which drift
@@ -29,6 +32,10 @@
 //! one left behind). The figures come in wall time, in CPU time of the whole process, and
 //! in context switches: on a small VM, most of a loopback call is kernel time (thread
 //! hand-offs and the TCP stack), and waking a parked thread adds latency that is not CPU.
+//!
+//! Before the rotation, each hop's bytes are counted on the wire, through a loopback relay
+//! that counts what crosses it each way: request and answer, heads and bodies, per call
+//! over a kept-alive connection (HTTP/1 and JSON against HTTP/2 and protobuf).
 //!
 //! Group `dispatch` is the boundary with nothing behind it: a `UsersApi` whose `get` clones
 //! a user held in memory, called through `Arc<dyn UsersApi>` (a virtual call and
@@ -58,9 +65,11 @@ use hyper::client::conn::http1::SendRequest;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use runtime::db::{Db, Location};
+use runtime::grpc::server::Server;
 use runtime::module::{Apis, Local};
-use runtime::peer::{http_client, Peer};
+use runtime::peer::{grpc_client, http_client, Peer};
 use sqlx::SqlitePool;
+use std::sync::atomic::{AtomicU64, Ordering};
 use tempfile::TempDir;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::runtime::Runtime;
@@ -124,6 +133,79 @@ fn peer(addr: SocketAddr) -> Peer {
         &format!("http://{addr}"),
         http_client(PEER_TIMEOUT),
     )
+}
+
+fn grpc_peer(addr: SocketAddr) -> Peer {
+    Peer::new(
+        users_api::NAME,
+        &format!("http://{addr}"),
+        grpc_client(PEER_TIMEOUT),
+    )
+    .with_deadline(PEER_TIMEOUT)
+}
+
+/// The users module's gRPC service serving `api`, as a process serves it (with health and
+/// reflection beside it, and no internal token).
+fn users_grpc_routes(server: &Runtime, api: &runtime::module::Api) -> axum::Router {
+    let mut grpc = Server::default();
+    (users::MODULE.grpc.serve)(api, grpc.routes());
+    grpc.describe(users::MODULE.grpc.service, users::MODULE.grpc.descriptor);
+    server
+        .block_on(grpc.router(None))
+        .expect("the gRPC routes build")
+}
+
+/// A loopback relay to `target` that counts the bytes crossing it: (sent to the server,
+/// received from it), once each connection through it has closed.
+fn counting_relay(server: &Runtime, target: SocketAddr) -> (SocketAddr, Arc<[AtomicU64; 2]>) {
+    let counts = Arc::new([AtomicU64::new(0), AtomicU64::new(0)]);
+    let totals = counts.clone();
+    let addr = server.block_on(async {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("a free port");
+        let addr = listener.local_addr().expect("a bound address");
+        tokio::spawn(async move {
+            while let Ok((mut client, _)) = listener.accept().await {
+                let totals = totals.clone();
+                tokio::spawn(async move {
+                    let mut upstream = TcpStream::connect(target).await.expect("the server");
+                    if let Ok((up, down)) =
+                        tokio::io::copy_bidirectional(&mut client, &mut upstream).await
+                    {
+                        totals[0].fetch_add(up, Ordering::SeqCst);
+                        totals[1].fetch_add(down, Ordering::SeqCst);
+                    }
+                });
+            }
+        });
+        addr
+    });
+    (addr, counts)
+}
+
+/// Calls `get` through a client made by `client` for the relay `calls` times, drops the
+/// client (closing its connection), and returns the bytes per call each way.
+fn bytes_per_call(
+    runtime: &Runtime,
+    server: &Runtime,
+    target: SocketAddr,
+    client: fn(SocketAddr) -> Arc<dyn UsersApi>,
+    id: Uuid,
+) -> (f64, f64) {
+    const CALLS: u64 = 1_000;
+    let (relay, counts) = counting_relay(server, target);
+    runtime.block_on(async {
+        let api = client(relay);
+        for _ in 0..CALLS {
+            black_box(api.get(id).await.expect("found"));
+        }
+    });
+    // The connection closes once the client is gone; its counts follow.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while counts[1].load(Ordering::SeqCst) == 0 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let per_call = |i: usize| counts[i].load(Ordering::SeqCst) as f64 / CALLS as f64;
+    (per_call(0), per_call(1))
 }
 
 /// `users::store::find`, minus the module: the same SQL, pool and decoding.
@@ -276,15 +358,17 @@ enum Case {
     DirectSql,
     InProcess,
     OverHttp,
+    OverGrpc,
     OverHttpServed,
     HyperRoundTrip,
 }
 
-const N: usize = 5;
+const N: usize = 6;
 const CASES: [Case; N] = [
     Case::DirectSql,
     Case::InProcess,
     Case::OverHttp,
+    Case::OverGrpc,
     Case::OverHttpServed,
     Case::HyperRoundTrip,
 ];
@@ -295,13 +379,14 @@ impl Case {
             Case::DirectSql => "direct_sql",
             Case::InProcess => "in_process",
             Case::OverHttp => "over_http",
+            Case::OverGrpc => "over_grpc",
             Case::OverHttpServed => "over_http_served",
             Case::HyperRoundTrip => "hyper_round_trip",
         }
     }
 }
 
-/// Every order of the cases (120 of them).
+/// Every order of the cases (720 of them).
 fn orders() -> Vec<[Case; N]> {
     // Every N-digit number in base N whose digits are all different.
     (0..N.pow(N as u32))
@@ -319,6 +404,7 @@ struct Rotation<'a> {
     reader: &'a SqlitePool,
     in_process: &'a dyn UsersApi,
     over_http: &'a dyn UsersApi,
+    over_grpc: &'a dyn UsersApi,
     /// `cleave --role=users` keeps its own data dir, where the user has another id.
     over_http_served: &'a dyn UsersApi,
     served_id: Uuid,
@@ -352,6 +438,9 @@ impl Rotation<'_> {
             }
             Case::OverHttp => {
                 black_box(self.over_http.get(id).await.expect("found"));
+            }
+            Case::OverGrpc => {
+                black_box(self.over_grpc.get(id).await.expect("found"));
             }
             Case::OverHttpServed => {
                 let id = black_box(self.served_id);
@@ -392,7 +481,7 @@ impl Rotation<'_> {
     /// Prints the goals' figures, computed within each sample: in wall time, in CPU time
     /// and in context switches.
     fn report(&self) {
-        let [direct, local, http, served, hyper] = CASES.map(|case| case as usize);
+        let [direct, local, http, grpc, served, hyper] = CASES.map(|case| case as usize);
         type Figure<'f> = &'f dyn Fn(&[f64; N]) -> f64;
         let row = |label: &str, figure: Figure, goal: &str| {
             let column = |metric: fn(&Sample) -> &[f64; N]| {
@@ -428,6 +517,16 @@ impl Rotation<'_> {
             "goal ≤ 1.25",
         );
         row(
+            "hop: (over_grpc − in_process) / hyper",
+            &|s| (s[grpc] - s[local]) / s[hyper],
+            "",
+        );
+        row(
+            "transport: over_grpc / over_http",
+            &|s| s[grpc] / s[http],
+            "",
+        );
+        row(
             "layers: over_http_served − over_http",
             &|s| s[served] - s[http],
             "",
@@ -456,11 +555,10 @@ fn users_get(c: &mut Criterion) {
     let reader = db.reader().clone();
 
     let served_module = server.block_on(open_users(dir.path()));
-    let over_http: Arc<dyn UsersApi> = (users::MODULE.client)(peer(serve_router(
-        &server,
-        (users::MODULE.router)(&served_module.api),
-    )))
-    .get();
+    let http_addr = serve_router(&server, (users::MODULE.router)(&served_module.api));
+    let over_http: Arc<dyn UsersApi> = (users::MODULE.client)(peer(http_addr)).get();
+    let grpc_addr = serve_router(&server, users_grpc_routes(&server, &served_module.api));
+    let over_grpc: Arc<dyn UsersApi> = (users::MODULE.grpc.client)(grpc_peer(grpc_addr)).get();
 
     // `cleave --role=users` keeps its own data dir: its user has another id, same shape.
     let stop = CancellationToken::new();
@@ -487,6 +585,7 @@ fn users_get(c: &mut Criterion) {
         assert_eq!(find_user(&reader, id).await.as_ref(), Some(&user));
         assert_eq!(in_process.get(id).await.expect("in process"), user);
         assert_eq!(over_http.get(id).await.expect("over HTTP"), user);
+        assert_eq!(over_grpc.get(id).await.expect("over gRPC"), user);
         assert_eq!(
             over_http_served.get(served_id).await.expect("served").email,
             user.email
@@ -494,11 +593,34 @@ fn users_get(c: &mut Criterion) {
         assert_eq!(hyper_get(&mut hyper, &hyper_host, &path).await, body);
     });
 
+    let http_bytes = bytes_per_call(
+        &client,
+        &server,
+        http_addr,
+        |addr| (users::MODULE.client)(peer(addr)).get(),
+        id,
+    );
+    let grpc_bytes = bytes_per_call(
+        &client,
+        &server,
+        grpc_addr,
+        |addr| (users::MODULE.grpc.client)(grpc_peer(addr)).get(),
+        id,
+    );
+    println!("users_get bytes on the wire per call (request, answer), kept-alive connection:");
+    for (label, (up, down)) in [("over_http", http_bytes), ("over_grpc", grpc_bytes)] {
+        println!(
+            "  {label:<12} {up:>7.1} B sent  {down:>7.1} B received  {:>7.1} B in all",
+            up + down
+        );
+    }
+
     let mut rotation = Rotation {
         id,
         reader: &reader,
         in_process: &*in_process,
         over_http: &*over_http,
+        over_grpc: &*over_grpc,
         over_http_served: &*over_http_served,
         served_id,
         hyper,
@@ -508,7 +630,7 @@ fn users_get(c: &mut Criterion) {
         samples: Vec::new(),
     };
     let mut group = c.benchmark_group("users_get");
-    // A benchmark of the rotation runs all five cases but counts one: its wall time is a few
+    // A benchmark of the rotation runs all six cases but counts one: its wall time is a few
     // times its measurement time, so keep that short. Samples are many: the figures printed
     // at the end are computed over all of them (warm-up samples included).
     group

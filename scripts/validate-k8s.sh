@@ -47,6 +47,7 @@ render() { # NAME DIRECTORY
 
 render monolith deploy/k8s/overlays/monolith
 render microservices deploy/k8s/overlays/microservices
+render microservices-grpc deploy/k8s/overlays/microservices-grpc
 # An overlay of a user's own on top of the split, as "Kubernetes" in docs/scaling.md
 # shows: their registry's image, their token, PostgreSQL and NATS, and replicas.
 # kustomize accepts only relative paths to other kustomizations.
@@ -117,8 +118,8 @@ if kubernetes-validate --strict --quiet "${versions[@]}" "$work/broken.yaml" >/d
     fail "kubernetes-validate accepted a Deployment with an unknown field"
 fi
 
-validate "$work/monolith.yaml" "$work/microservices.yaml" "$work/own.yaml"
-echo "schemas: every object of 3 renders is valid against Kubernetes ${K8S_VERSIONS[*]} (strict)"
+validate "$work/monolith.yaml" "$work/microservices.yaml" "$work/microservices-grpc.yaml" "$work/own.yaml"
+echo "schemas: every object of 4 renders is valid against Kubernetes ${K8S_VERSIONS[*]} (strict)"
 
 python3 - "$work" <<'PY'
 import base64
@@ -292,6 +293,22 @@ count = check_render("monolith", {"cleave": "all"}, database=False)
 count += check_render("microservices", SPLIT, database=False)
 count += check_render("own", SPLIT, database=True)
 
+# The split over gRPC: the same workloads, with the transport set and the startup and
+# liveness probes asking the gRPC health service on the port; readiness still /readyz.
+grpc = load("microservices-grpc")
+grpc_deps = {o["metadata"]["name"]: o for o in grpc if o["kind"] == "Deployment"}
+check(set(grpc_deps) == set(SPLIT), f"microservices-grpc: Deployments {sorted(grpc_deps)}")
+for dname, dep in grpc_deps.items():
+    c = dep["spec"]["template"]["spec"]["containers"][0]
+    for probe in ("startupProbe", "livenessProbe"):
+        check((c.get(probe) or {}).get("grpc") == {"port": 8080},
+              f"microservices-grpc/{dname}: {probe} is not a gRPC probe on 8080")
+    check(http_probe(c, "readinessProbe", "/readyz"),
+          f"microservices-grpc/{dname}: readiness is not /readyz")
+configs = [o["data"] for o in grpc if o["kind"] == "ConfigMap"]
+check([c.get("CLEAVE_TRANSPORT") for c in configs] == ["grpc"],
+      "microservices-grpc: CLEAVE_TRANSPORT is not grpc")
+
 # The user's overlay replaced what it set out to: the image, the example token.
 own = load("own")
 images = {c["image"] for o in own if o["kind"] == "Deployment"
@@ -305,7 +322,7 @@ check(tokens == [token], "own: the internal token is not the overlay's")
 if errors:
     print("\n".join("validate-k8s: " + e for e in errors), file=sys.stderr)
     sys.exit(1)
-print(f"structure: {count} objects in 3 renders hold what the deployment relies on "
+print(f"structure: {count} objects in 3 renders, and the split over gRPC, hold what the deployment relies on "
       f"(modules: {', '.join(MODULES)})")
 PY
 echo "k8s manifests: ok"

@@ -11,6 +11,8 @@ use super::prose::{and_list, comment, describe, generated_by, names, token_use};
 
 /// Where the generated files go, under the directory of the manifests.
 const SPLIT: &str = "overlays/microservices";
+/// The split with modules calling each other over gRPC.
+const SPLIT_GRPC: &str = "overlays/microservices-grpc";
 
 /// Each file, by its path under the directory of the manifests: the overlay of the split,
 /// the gateway's kustomization, then each module's.
@@ -27,6 +29,10 @@ pub(super) fn render(modules: &[&Module]) -> Vec<(PathBuf, String)> {
     let split = PathBuf::from(SPLIT);
     let mut files = vec![
         (split.join("kustomization.yaml"), overlay(modules)),
+        (
+            PathBuf::from(SPLIT_GRPC).join("kustomization.yaml"),
+            grpc_overlay(),
+        ),
         (split.join("gateway/kustomization.yaml"), gateway),
     ];
     for module in modules {
@@ -61,6 +67,60 @@ fn overlay(modules: &[&Module]) -> String {
     }
     out + OVERLAY_REST
 }
+
+/// The split over gRPC: the split's overlay with `CLEAVE_TRANSPORT=grpc`, and the probes
+/// that ask whether the process runs (startup, liveness) asking the standard gRPC health
+/// service on the same port, as Kubernetes' gRPC probes do. Readiness stays `/readyz`,
+/// which asks the process's own databases; the gRPC health service says only that the
+/// process serves.
+fn grpc_overlay() -> String {
+    let about = "The split with modules calling each other, and delivering events, over gRPC \
+        (docs/grpc.md): the microservices overlay with CLEAVE_TRANSPORT=grpc, and every \
+        container's startup and liveness probes asking the standard gRPC health service \
+        (grpc.health.v1) on the same port. Readiness stays /readyz, which asks the \
+        process's own databases.";
+    let mut out = comment("", about);
+    out += "#
+#   kubectl apply -k deploy/k8s/overlays/microservices-grpc
+#
+";
+    out += &generated_by("cleave manifests k8s");
+    out += KUSTOMIZATION;
+    out + GRPC_OVERLAY_REST
+}
+
+/// The gRPC overlay's flag and probes.
+const GRPC_OVERLAY_REST: &str = r#"
+resources:
+  - ../microservices
+
+configMapGenerator:
+  - name: cleave-config
+    behavior: merge
+    literals:
+      - CLEAVE_TRANSPORT=grpc
+
+patches:
+  - target:
+      kind: Deployment
+    patch: |-
+      - op: replace
+        path: /spec/template/spec/containers/0/startupProbe
+        value:
+          grpc:
+            port: 8080
+          periodSeconds: 2
+          timeoutSeconds: 2
+          failureThreshold: 30
+      - op: replace
+        path: /spec/template/spec/containers/0/livenessProbe
+        value:
+          grpc:
+            port: 8080
+          periodSeconds: 10
+          timeoutSeconds: 2
+          failureThreshold: 3
+"#;
 
 const KUSTOMIZATION: &str = "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n";
 
