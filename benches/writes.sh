@@ -6,6 +6,8 @@
 #
 #   cargo build --release && benches/writes.sh [rounds] [seconds per case]
 #
+# WRITES_CASES="sqlite sqlite_ceiling" runs only those cases.
+#
 # Cases, each `POST /orders` from wrk with 32 connections unless said otherwise:
 #   sqlite          the all-in-one on SQLite, spans not exported (the default)
 #   sqlite_otlp     the same, exporting its spans over OTLP to a sink that accepts them
@@ -26,7 +28,7 @@ BIN=${CLEAVE_BIN:-$ROOT/target/release/cleave}
 PG=/usr/lib/postgresql/15/bin
 CONNECTIONS=32
 BATCH=32
-CASES=(sqlite sqlite_otlp sqlite_ceiling pg pgbench replicas_1 replicas_2)
+read -ra CASES <<<"${WRITES_CASES:-sqlite sqlite_otlp sqlite_ceiling pg pgbench replicas_1 replicas_2}"
 
 WORK=$(mktemp -d)
 # PostgreSQL runs as its own user when this runs as root: it writes its socket and log here.
@@ -132,6 +134,7 @@ P_OTLP=$(free_port)
 cleave sqlite "$P_SQLITE" --data-dir "$WORK/sqlite"
 PID_SQLITE=${PIDS[-1]}
 cleave sqlite_otlp "$P_OTLP" --data-dir "$WORK/sqlite_otlp" --otlp-endpoint "http://127.0.0.1:$SINK"
+PID_OTLP=${PIDS[-1]}
 S_SQLITE=$(order_script "$(create_user "$P_SQLITE")")
 S_OTLP=$(order_script "$(create_user "$P_OTLP")")
 
@@ -182,15 +185,25 @@ COMMIT;
 SQL
     done
 }
-# A script as long as about SECS seconds at 20k orders/s; its rate is timed as it runs.
-ceiling_sql $((SECS * 20000 / BATCH)) >"$WORK/ceiling.sql"
+# A script as long as about SECS seconds at 1 500 orders/s (a loaded 2-core machine); its
+# rate is timed as it runs.
+ceiling_sql $((SECS * 1500 / BATCH)) >"$WORK/ceiling.sql"
 ceiling_rate() {
-    local orders start end
+    local orders
     orders=$(($(grep -c '^DELETE FROM temp.b' "$WORK/ceiling.sql") * BATCH))
-    start=$(date +%s.%N)
-    sqlite3 "$WORK/ceiling/orders.db" <"$WORK/ceiling.sql" >/dev/null
-    end=$(date +%s.%N)
-    python3 -c "print(round($orders / ($end - $start), 1))"
+    python3 - "$orders" "$WORK" <<'PY'
+import resource, subprocess, sys, time
+orders, work = int(sys.argv[1]), sys.argv[2]
+start = time.monotonic()
+with open(f"{work}/ceiling.sql") as script:
+    subprocess.run(["sqlite3", f"{work}/ceiling/orders.db"], stdin=script,
+                   stdout=subprocess.DEVNULL, check=True)
+wall = time.monotonic() - start
+used = resource.getrusage(resource.RUSAGE_CHILDREN)
+with open(f"{work}/cpu", "a") as cpu:
+    print("sqlite_ceiling", round((used.ru_utime + used.ru_stime) * 1e6 / orders, 1), file=cpu)
+print(round(orders / wall, 1))
+PY
 }
 
 # pg: the all-in-one on its own database.
@@ -237,6 +250,13 @@ two_wrk_rate() {
     python3 -c "print(round($(cat "$WORK/wrk-a") + $(cat "$WORK/wrk-b"), 1))"
 }
 
+# CPU time of process $1 so far, in clock ticks.
+cpu_ticks() { awk '{print $14 + $15}' /proc/"$1"/stat; }
+# cpu_used <case> <pid> <rate> <ticks before>: CPU µs per order, events applied, into
+# $WORK/cpu.
+cpu_used() {
+    python3 -c "print('$1', round(($(cpu_ticks "$2") - $4) * 1e6 / $(getconf CLK_TCK) / ($3 * $SECS), 1))" >>"$WORK/cpu"
+}
 # Context switches of every thread of process $1 so far: each is a thread handing off.
 switches() {
     cat /proc/"$1"/task/*/status | awk '/ctxt_switches/ {n += $2} END {print n}'
@@ -248,16 +268,24 @@ switched() {
 }
 
 run_case() {
-    local before rate
+    local before ticks rate
     case $1 in
     sqlite)
         before=$(switches "$PID_SQLITE")
+        ticks=$(cpu_ticks "$PID_SQLITE")
         rate=$(wrk_rate "$S_SQLITE" "$CONNECTIONS" "$P_SQLITE")
         drain_sqlite "$WORK/sqlite"
         switched sqlite "$PID_SQLITE" "$rate" "$before"
+        cpu_used sqlite "$PID_SQLITE" "$rate" "$ticks"
         echo "$rate"
         ;;
-    sqlite_otlp) wrk_rate "$S_OTLP" "$CONNECTIONS" "$P_OTLP" && drain_sqlite "$WORK/sqlite_otlp" ;;
+    sqlite_otlp)
+        ticks=$(cpu_ticks "$PID_OTLP")
+        rate=$(wrk_rate "$S_OTLP" "$CONNECTIONS" "$P_OTLP")
+        drain_sqlite "$WORK/sqlite_otlp"
+        cpu_used sqlite_otlp "$PID_OTLP" "$rate" "$ticks"
+        echo "$rate"
+        ;;
     sqlite_ceiling) ceiling_rate ;;
     pg)
         before=$(switches "$PID_PG")
@@ -286,13 +314,17 @@ for round in $(seq "$ROUNDS"); do
     echo "$line" | tee -a "$WORK/rates"
 done
 
-python3 - "$WORK/rates" "$WORK/switches" <<'PY'
+touch "$WORK/switches" "$WORK/cpu"
+python3 - "$WORK/rates" "$WORK/switches" "$WORK/cpu" <<'PY'
 import statistics, sys
 rows = [line.split() for line in open(sys.argv[1])]
-switches = {}
-for line in open(sys.argv[2]):
-    name, per_order = line.split()
-    switches.setdefault(name, []).append(float(per_order))
+def per_case(path):
+    figures = {}
+    for line in open(path):
+        name, per_order = line.split()
+        figures.setdefault(name, []).append(float(per_order))
+    return figures
+switches, cpu = per_case(sys.argv[2]), per_case(sys.argv[3])
 names, rounds = rows[0][1:], [dict(zip(rows[0][1:], map(float, r[1:]))) for r in rows[1:]]
 def show(label, values):
     values = sorted(values)
@@ -307,8 +339,18 @@ for label, a, b in [
     ("pg / sqlite", "pg", "sqlite"),
     ("replicas_2 / replicas_1", "replicas_2", "replicas_1"),
 ]:
-    show(label, [r[a] / r[b] for r in rounds])
+    if a in names and b in names:
+        show(label, [r[a] / r[b] for r in rounds])
 print("context switches per order, all threads of the process, events applied")
 for name, values in switches.items():
     show(name, values)
+print("CPU µs per order, events applied (cleave: the whole process; ceiling: sqlite3)")
+for name, values in cpu.items():
+    show(name, values)
+for label, a, b in [
+    ("sqlite_ceiling / sqlite CPU", "sqlite_ceiling", "sqlite"),
+    ("sqlite / sqlite_otlp CPU (observability)", "sqlite", "sqlite_otlp"),
+]:
+    if a in cpu and b in cpu:
+        show(label, [x / y for x, y in zip(cpu[a], cpu[b])])
 PY
