@@ -19,7 +19,7 @@ fn compare_measures_both_shapes_and_writes_its_reports() {
             "compare",
             "--duration=2s",
             "--rounds=2",
-            "--drill=1s",
+            "--outage=1s",
             "--warmup=0s",
             "--users=4",
         ])
@@ -29,18 +29,29 @@ fn compare_measures_both_shapes_and_writes_its_reports() {
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
         output.status.success(),
-        "compare failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
+        "compare failed:\n{stdout}\n{stderr}"
     );
     assert!(
-        stdout.contains("throughput req/s") && stdout.contains("x/first"),
+        stdout.contains("throughput req/s ↑") && stdout.contains("x/first"),
         "{stdout}"
     );
+    assert!(
+        stdout.contains("CPU ms / request ↓") && stdout.contains("RSS MiB / 1,000 req/s ↓"),
+        "costs per request beside the totals: {stdout}"
+    );
+    assert!(
+        stdout.contains("While the process holding payments was down")
+            && stdout.contains("in monolith that process is every module"),
+        "the verdict says what the drill took down: {stdout}"
+    );
+    progress_lines_tell_the_time_and_the_rest(&stderr);
 
     let report: Value =
         serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap();
+    follows_the_schema(&report);
     let topologies = report["topologies"].as_array().unwrap();
     let names: Vec<&str> = topologies
         .iter()
@@ -76,7 +87,18 @@ fn compare_measures_both_shapes_and_writes_its_reports() {
             "{name}: every order settled after the drill"
         );
         assert!(drill["settled_once"].as_u64().unwrap() > 0, "{name}");
+        assert_eq!(drill["kind"], "process", "{name}");
+        assert_eq!(topology["rounds"].as_array().unwrap().len(), 2, "{name}");
+        assert!(
+            topology["rounds"][1]["cpu_ms_per_request"]
+                .as_f64()
+                .unwrap()
+                > 0.0,
+            "{name}"
+        );
     }
+    assert_eq!(topologies[0]["drill"]["killed_every_module"], true);
+    assert_eq!(topologies[1]["drill"]["killed_every_module"], false);
     assert_eq!(topologies[0]["processes"].as_array().unwrap().len(), 1);
     assert_eq!(topologies[1]["processes"].as_array().unwrap().len(), 5);
     assert_eq!(
@@ -106,6 +128,154 @@ fn compare_measures_both_shapes_and_writes_its_reports() {
         !html.contains("http://") && !html.contains("https://"),
         "the page opens offline"
     );
+}
+
+/// Piped, compare prints a line per phase and round with the time so far and an estimate
+/// of the rest, and a last line when it is done.
+fn progress_lines_tell_the_time_and_the_rest(stderr: &str) {
+    let lines: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with("cleave compare ["))
+        .collect();
+    for phase in [
+        "] starting",
+        "] round 1/2: monolith",
+        "] round 1/2: microservices",
+        "] round 2/2: monolith",
+        "] round 2/2: microservices",
+        "] failure drill (process): microservices",
+        "] stopping",
+    ] {
+        let line = lines.iter().find(|l| l.contains(phase));
+        assert!(
+            line.is_some_and(|l| l.ends_with(" left)")),
+            "no line for {phase:?} with the time left in:\n{stderr}"
+        );
+    }
+    let last = lines.last().unwrap();
+    assert!(last.contains("] done in "), "{stderr}");
+    let elapsed = |line: &str| -> f64 {
+        let inside = &line[line.find('[').unwrap() + 1..line.find(']').unwrap()];
+        inside.trim().trim_end_matches(" s").parse().unwrap()
+    };
+    let times: Vec<f64> = lines.iter().map(|l| elapsed(l)).collect();
+    assert!(
+        times.windows(2).all(|pair| pair[0] <= pair[1]),
+        "lines come as the run goes, not all at its end:\n{stderr}"
+    );
+    assert!(times[0] < times[times.len() - 1] - 2.0, "{stderr}");
+}
+
+/// `report.json` is what docs/compare-report.schema.json describes.
+fn follows_the_schema(report: &Value) {
+    let schema: Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/compare-report.schema.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let errors: Vec<String> = validator
+        .iter_errors(report)
+        .map(|e| format!("{e} at {}", e.instance_path()))
+        .collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+    assert_eq!(report["schema_version"], 2);
+}
+
+#[test]
+fn compare_fails_payments_alone_sweeps_and_sizes_for_a_rate() {
+    let dir = TempDir::new().unwrap();
+    let out = dir.path().join("report");
+    let output = Command::new(CLEAVE)
+        .args([
+            "compare",
+            "--topology=monolith",
+            "--topology=microservices",
+            "--with=CLEAVE_LOG_FORMAT=json",
+            "--duration=1s",
+            "--rounds=2",
+            "--drill=module",
+            "--outage=1s",
+            "--warmup=0s",
+            "--users=4",
+            "--sweep",
+            "--sweep-from=50",
+            "--sweep-step=500ms",
+            "--slo-p99-ms=25",
+            "--target-rate=10000",
+        ])
+        .arg(format!("--out={}", out.display()))
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "compare failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report: Value =
+        serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap();
+    follows_the_schema(&report);
+    let topologies = report["topologies"].as_array().unwrap();
+    assert_eq!(
+        topologies[1]["variant"],
+        serde_json::json!({"CLEAVE_LOG_FORMAT": "json"}),
+        "--with belongs to the topology before it"
+    );
+    assert_eq!(topologies[0]["variant"], serde_json::json!({}));
+    assert!(stdout.contains("microservices #2 is microservices (CLEAVE_LOG_FORMAT=json)"));
+
+    // Payments alone failing: in both shapes everything but payments keeps answering.
+    for topology in topologies {
+        let name = topology["name"].as_str().unwrap();
+        let drill = &topology["drill"];
+        assert_eq!(drill["kind"], "module", "{name}");
+        let operation = |op: &str| {
+            drill["operations"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|o| o["name"] == op)
+                .unwrap()
+                .clone()
+        };
+        for op in ["place_order", "read_order", "list_orders"] {
+            let o = operation(op);
+            assert!(o["requests"].as_u64().unwrap() > 0, "{name} {op}");
+            assert_eq!(o["ok"], o["requests"], "{name}: {op} did not need payments");
+        }
+        let payments = operation("read_payments");
+        assert!(
+            payments["ok"].as_u64() < payments["requests"].as_u64(),
+            "{name}: reading payments failed while payments did: {payments}"
+        );
+        assert_eq!(drill["charged_twice"], 0, "{name}");
+        assert_eq!(drill["unsettled"], 0, "{name}: the events came again");
+    }
+    assert!(
+        stdout.contains("the payments module alone was failing"),
+        "{stdout}"
+    );
+
+    let sweep = &report["sweep"];
+    for curve in sweep["curves"].as_array().unwrap() {
+        let points = curve["points"].as_array().unwrap();
+        assert!(!points.is_empty(), "{curve}");
+        let last = points.last().unwrap();
+        assert_eq!(
+            last["met_slo"], false,
+            "each topology swept until it missed: {curve}"
+        );
+        assert_eq!(curve["broke_at_rps"], last["offered_rps"]);
+    }
+    assert!(stdout.contains("knee req/s (p99 ≤ 25 ms)"), "{stdout}");
+    assert!(stdout.contains("cores at 10,000 req/s"), "{stdout}");
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(html.contains("Latency against offered load"));
+    assert!(html.contains("Latency by percentile (HDR)"));
 }
 
 /// Processes whose command line mentions `needle` (our children carry their data dir).
@@ -139,7 +309,7 @@ async fn up_runs_a_grouping_and_leaves_nothing_behind_when_killed() {
         .args(["up", "--topology=users+orders,payments+shipping"])
         .arg(format!("--listen=127.0.0.1:{port}"))
         .arg(format!("--data-dir={}", data.display()))
-        .stdout(Stdio::null())
+        .stdout(std::fs::File::create(dir.path().join("up.out")).unwrap())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
@@ -193,6 +363,24 @@ async fn up_runs_a_grouping_and_leaves_nothing_behind_when_killed() {
         3,
         "up and its two children"
     );
+    // The status table: every module ready, each in the process the grouping puts it in.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let table = loop {
+        let printed = std::fs::read_to_string(dir.path().join("up.out")).unwrap_or_default();
+        if printed.contains("deployment ready") {
+            break printed;
+        }
+        assert!(Instant::now() < deadline, "no status table: {printed}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    for module in ["users", "orders", "payments", "shipping"] {
+        assert!(
+            table
+                .lines()
+                .any(|line| line.trim_start().starts_with(module) && line.contains("ready")),
+            "{module} is not in the table:\n{table}"
+        );
+    }
 
     up.kill().unwrap();
     up.wait().unwrap();

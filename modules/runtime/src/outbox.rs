@@ -68,6 +68,9 @@ pub struct Relay {
 
 impl Relay {
     pub fn new(db: Db, subscribers: Vec<Subscriber>) -> Self {
+        for subscriber in &subscribers {
+            crate::metrics::subscriber_at_zero(subscriber.name);
+        }
         Self { db, subscribers }
     }
 

@@ -39,6 +39,9 @@ pub struct Settings {
     pub otlp_endpoint: Option<String>,
     /// The `service.name` of exported spans.
     pub service: String,
+    /// How many finished spans the process keeps in memory for the dashboard
+    /// ([`crate::spans`]); 0 keeps none.
+    pub recent_spans: usize,
 }
 
 /// The process's tracing pipeline; [`Telemetry::shutdown`] flushes the spans not yet exported.
@@ -59,21 +62,29 @@ impl Telemetry {
 
 /// Installs logging and tracing for the whole process.
 pub fn init(settings: &Settings) -> anyhow::Result<Telemetry> {
-    // Every trace is recorded unless a caller's `traceparent` says it is not sampled.
-    let provider = match &settings.otlp_endpoint {
-        Some(base) => Some(
-            SdkTracerProvider::builder()
+    let ring = crate::spans::Recent::install(settings.recent_spans);
+    // Spans are built only for someone who reads them: an exporter, or the ring of recent
+    // spans the dashboard draws; with neither, a request's trace id lives in its span's
+    // fields alone.
+    let provider = (settings.otlp_endpoint.is_some() || ring.is_some())
+        .then(|| -> anyhow::Result<SdkTracerProvider> {
+            // Every trace is recorded unless a caller's `traceparent` says it is not sampled.
+            let mut provider = SdkTracerProvider::builder()
                 .with_sampler(Sampler::ParentBased(Box::new(Sampler::AlwaysOn)))
                 .with_resource(
                     Resource::builder_empty()
                         .with_service_name(settings.service.clone())
                         .build(),
-                )
-                .with_batch_exporter(exporter(base)?)
-                .build(),
-        ),
-        None => None,
-    };
+                );
+            if let Some(base) = &settings.otlp_endpoint {
+                provider = provider.with_batch_exporter(exporter(base)?);
+            }
+            if let Some(ring) = ring {
+                provider = provider.with_span_processor(crate::spans::Processor(ring));
+            }
+            Ok(provider.build())
+        })
+        .transpose()?;
     // One filter for both layers: per-layer filters would cost a little on every span
     // entered, and a span is entered on every poll of the future it instruments.
     let filter = EnvFilter::try_from_default_env()

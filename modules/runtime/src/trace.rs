@@ -42,6 +42,7 @@ pub fn request_span(request: &http::Request<impl Sized>, request_id: &str) -> Sp
         method = %request.method(),
         path = %request.uri().path(),
         request_id,
+        status = tracing::field::Empty,
         trace_id = tracing::field::Empty,
     );
     if span.is_disabled() {

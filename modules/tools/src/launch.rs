@@ -42,6 +42,8 @@ pub struct LaunchOptions {
     pub data_dir: PathBuf,
     /// Extra flags for every child (`--payment-limit-cents=…`).
     pub extra_args: Vec<String>,
+    /// Extra environment for every child (`CLEAVE_EVENT_BUS=nats://…`).
+    pub env: Vec<(String, String)>,
     pub logs: Logs,
 }
 
@@ -168,6 +170,26 @@ impl Launched {
         self.processes[0].url()
     }
 
+    /// The internal token the children share: the one made up for them, or the one this
+    /// process was given.
+    pub fn internal_token(&self) -> Option<String> {
+        // The children's own environment is set last, so it wins.
+        let given = self
+            .options
+            .env
+            .iter()
+            .find(|(key, _)| key == "CLEAVE_INTERNAL_TOKEN")
+            .map(|(_, value)| value.clone());
+        given
+            .or_else(|| self.token.clone())
+            .or_else(|| std::env::var("CLEAVE_INTERNAL_TOKEN").ok())
+            .or_else(|| {
+                let path = std::env::var_os("CLEAVE_INTERNAL_TOKEN_FILE")?;
+                let text = std::fs::read_to_string(path).ok()?;
+                Some(text.trim_end_matches(['\n', '\r']).to_owned())
+            })
+    }
+
     /// The index of the process that hosts `module`.
     pub fn host_of(&self, module: &str) -> usize {
         self.topology.host_of(module)
@@ -181,6 +203,7 @@ impl Launched {
         if let Some(token) = &self.token {
             command.env("CLEAVE_INTERNAL_TOKEN", token);
         }
+        command.envs(self.options.env.iter().map(|(k, v)| (k, v)));
         let mut child = command
             .args(&process.args)
             .stdin(Stdio::piped())

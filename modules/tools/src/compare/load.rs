@@ -28,14 +28,20 @@ pub enum Op {
     PlaceOrder,
     ReadOrder,
     ListOrders,
+    /// The payments of a recent order: the one request that needs payments to answer.
+    ReadPayments,
 }
 
+/// How many kinds of request there are.
+pub const OPS: usize = 5;
+
 impl Op {
-    pub const ALL: [Op; 4] = [
+    pub const ALL: [Op; OPS] = [
         Op::CreateUser,
         Op::PlaceOrder,
         Op::ReadOrder,
         Op::ListOrders,
+        Op::ReadPayments,
     ];
 
     pub fn name(self) -> &'static str {
@@ -44,6 +50,7 @@ impl Op {
             Op::PlaceOrder => "place_order",
             Op::ReadOrder => "read_order",
             Op::ListOrders => "list_orders",
+            Op::ReadPayments => "read_payments",
         }
     }
 
@@ -54,12 +61,12 @@ impl Op {
 
 /// The weights of each operation in the mix.
 #[derive(Debug, Clone, Copy)]
-pub struct Mix(pub [u32; 4]);
+pub struct Mix(pub [u32; OPS]);
 
 impl Default for Mix {
-    /// Mostly orders placed and read, as a shop's API sees them.
+    /// Mostly orders placed and read, as a shop's API sees them, and a few payment look-ups.
     fn default() -> Self {
-        Self([5, 45, 30, 20])
+        Self([5, 40, 30, 20, 5])
     }
 }
 
@@ -106,7 +113,7 @@ pub struct Recording {
     pub elapsed: Duration,
     /// Latency of every request, microseconds.
     pub latency: Histogram<u64>,
-    pub ops: [OpRecording; 4],
+    pub ops: [OpRecording; OPS],
     /// Failures by status code, or `transport`.
     pub errors: BTreeMap<String, u64>,
     /// Orders placed (answered 201), in order.
@@ -126,8 +133,8 @@ pub struct OpRecording {
 pub struct Timeline {
     pub origin: Instant,
     pub slice: Duration,
-    /// `[ok, failed]` per slice.
-    pub slices: Vec<[u64; 2]>,
+    /// `[ok, failed]` per operation, per slice.
+    pub slices: Vec<[[u64; 2]; OPS]>,
 }
 
 impl Timeline {
@@ -139,36 +146,49 @@ impl Timeline {
         }
     }
 
-    fn record(&mut self, at: Instant, ok: bool) {
+    fn record(&mut self, at: Instant, op: Op, ok: bool) {
         let slot = (at.saturating_duration_since(self.origin).as_secs_f64()
             / self.slice.as_secs_f64()) as usize;
         if self.slices.len() <= slot {
-            self.slices.resize(slot + 1, [0, 0]);
+            self.slices.resize(slot + 1, [[0, 0]; OPS]);
         }
-        self.slices[slot][usize::from(!ok)] += 1;
+        self.slices[slot][op.index()][usize::from(!ok)] += 1;
     }
 
     fn merge(&mut self, other: &Timeline) {
         if self.slices.len() < other.slices.len() {
-            self.slices.resize(other.slices.len(), [0, 0]);
+            self.slices.resize(other.slices.len(), [[0, 0]; OPS]);
         }
         for (mine, theirs) in self.slices.iter_mut().zip(&other.slices) {
-            mine[0] += theirs[0];
-            mine[1] += theirs[1];
+            for (mine, theirs) in mine.iter_mut().zip(theirs) {
+                mine[0] += theirs[0];
+                mine[1] += theirs[1];
+            }
         }
     }
 
-    /// Successes and failures in `[from, to)`, in seconds from the origin.
-    pub fn between(&self, from: f64, to: f64) -> (u64, u64) {
+    /// Successes and failures of every operation in each slice.
+    pub fn totals(&self) -> impl Iterator<Item = (u64, u64)> + '_ {
+        self.slices.iter().map(|ops| {
+            ops.iter()
+                .fold((0, 0), |(ok, failed), s| (ok + s[0], failed + s[1]))
+        })
+    }
+
+    /// Successes and failures per operation in `[from, to)`, in seconds from the origin.
+    pub fn between(&self, from: f64, to: f64) -> [(u64, u64); OPS] {
         let slice = self.slice.as_secs_f64();
-        self.slices
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| {
-                let start = *i as f64 * slice;
-                start >= from && start + slice <= to
-            })
-            .fold((0, 0), |(ok, failed), (_, s)| (ok + s[0], failed + s[1]))
+        let mut counts = [(0, 0); OPS];
+        for (i, ops) in self.slices.iter().enumerate() {
+            let start = i as f64 * slice;
+            if start >= from && start + slice <= to {
+                for (count, s) in counts.iter_mut().zip(ops) {
+                    count.0 += s[0];
+                    count.1 += s[1];
+                }
+            }
+        }
+        counts
     }
 }
 
@@ -209,7 +229,7 @@ impl Recording {
             }
         }
         if let Some(timeline) = &mut self.timeline {
-            timeline.record(finished, outcome == Outcome::Ok);
+            timeline.record(finished, op, outcome == Outcome::Ok);
         }
     }
 
@@ -325,6 +345,13 @@ impl Target {
                 let url = format!("{}/orders?user_id={user}&limit=20", self.base);
                 (op, self.http.get(url), 200)
             }
+            Op::ReadPayments => match self.recent_order(rng) {
+                Some(id) => {
+                    let url = format!("{}/payments?order_id={id}", self.base);
+                    (op, self.http.get(url), 200)
+                }
+                None => (Op::PlaceOrder, self.place_order(rng), 201),
+            },
         };
         let response = match request.send().await {
             Ok(response) => response,

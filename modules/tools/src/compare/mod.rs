@@ -2,20 +2,27 @@
 //!
 //! Every topology is started at once, each from its own data directory, and the measured
 //! load is cut into rounds that visit the topologies in turn, so that whatever else the
-//! machine does hits them alike. Then each goes through the failure drill. Layout:
+//! machine does hits them alike. Then, if asked, each is swept through rising offered
+//! rates, and each goes through the failure drill. Layout: [`args`] is the command line,
 //! [`load`] generates the requests, [`procfs`] and [`scrape`] read CPU, memory and the
-//! processes' own counters, [`audit`] reads back what the load left, [`drill`] kills
-//! payments, [`report`] holds the figures and [`render`] prints and writes them.
+//! processes' own counters, [`audit`] reads back what the load left, [`sweep`] finds where
+//! each shape breaks, [`drill`] fails payments, [`progress`] says how far the run is,
+//! [`report`] holds the figures and [`render`] prints and writes them.
 
+mod args;
 pub mod audit;
 pub mod drill;
 pub mod load;
 pub mod procfs;
+mod progress;
 pub mod render;
 pub mod report;
 pub mod scrape;
+pub mod sweep;
 
-use std::collections::HashSet;
+pub use args::CompareArgs;
+
+use std::collections::{BTreeMap, HashSet};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -23,108 +30,37 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use chrono::Utc;
-use clap::Args;
 use hdrhistogram::Histogram;
-use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::launch::{LaunchOptions, Launched, Logs};
 use crate::topology::Topology;
+use drill::Kind;
 use load::{Mix, Op, Plan, Recording, Target};
+use progress::Progress;
 use report::{
-    Host, InternalReport, Latency, LoadReport, OperationReport, ProcessReport, Report, Settings,
-    SettleReport, TopologyReport,
+    Host, InternalReport, Latency, LoadReport, MachineLoad, OperationReport, ProcessReport,
+    Quantile, Report, RoundReport, Settings, SettleReport, TopologyReport, SCHEMA_VERSION,
 };
 use runtime::module::Module;
 use scrape::PeerTotals;
 
-#[derive(Debug, Clone, Args)]
-pub struct CompareArgs {
-    /// A topology to start and measure (monolith, microservices, or a grouping such as
-    /// users+orders,payments); repeat to compare several. Default: monolith and
-    /// microservices.
-    #[arg(long = "topology", value_name = "TOPOLOGY")]
-    pub topologies: Vec<String>,
-
-    /// The URL of a deployment already running (compose, Kubernetes) to measure instead;
-    /// repeat to compare several. Nothing is started or killed, so CPU, memory, internal
-    /// calls and the failure drill are not measured.
-    #[arg(long = "target", value_name = "URL", conflicts_with = "topologies")]
-    pub targets: Vec<String>,
-
-    /// Measured load per topology (such as 20s, 1m, 500ms), cut into --rounds slices.
-    #[arg(long, default_value = "15s", value_parser = parse_duration)]
-    pub duration: Duration,
-
-    /// Slices of the measured load; the topologies take turns, one slice each.
-    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..))]
-    pub rounds: u32,
-
-    /// Concurrent clients (closed loop), or the cap on requests in flight with --rate.
-    #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..))]
-    pub concurrency: u32,
-
-    /// Send this many requests per second, whatever the answers (open loop), instead of
-    /// as fast as the clients get answers; latency then counts from the intended send time.
-    #[arg(long, value_parser = parse_rate)]
-    pub rate: Option<f64>,
-
-    /// How long payments is down in the failure drill; 0s skips the drill.
-    #[arg(long, default_value = "4s", value_parser = parse_duration)]
-    pub drill: Duration,
-
-    /// Unmeasured load before the measured rounds, per topology.
-    #[arg(long, default_value = "1s", value_parser = parse_duration)]
-    pub warmup: Duration,
-
-    /// Buyers created before the load; orders are spread over them.
-    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..))]
-    pub users: u32,
-
-    /// Where report.json, report.md and report.html are written.
-    #[arg(long, default_value = "./cleave-report")]
-    pub out: PathBuf,
-
-    /// Where the started topologies keep their databases and logs. Default: a temporary
-    /// directory, removed afterwards.
-    #[arg(long)]
-    pub data_dir: Option<PathBuf>,
-}
-
-fn parse_rate(text: &str) -> Result<f64, String> {
-    match text.trim().parse::<f64>() {
-        Ok(rate) if rate.is_finite() && rate > 0.0 => Ok(rate),
-        _ => Err(format!(
-            "{text:?} is not a positive number of requests per second"
-        )),
-    }
-}
-
-/// Parses `500ms`, `5s`, `2m`, or a bare number of seconds.
-fn parse_duration(text: &str) -> Result<Duration, String> {
-    let text = text.trim();
-    let (number, unit) = text.split_at(
-        text.find(|c: char| c.is_ascii_alphabetic())
-            .unwrap_or(text.len()),
-    );
-    let value: f64 = number
-        .trim()
-        .parse()
-        .map_err(|_| format!("{text:?} is not a duration such as 500ms, 5s or 2m"))?;
-    let secs = match unit {
-        "ms" => value / 1000.0,
-        "" | "s" => value,
-        "m" => value * 60.0,
-        _ => return Err(format!("unknown unit in {text:?}: use ms, s or m")),
-    };
-    Duration::try_from_secs_f64(secs).map_err(|_| format!("{text:?} is not a duration"))
-}
+/// Time to start a topology and create its buyers, for the progress estimate.
+const START_BUDGET: Duration = Duration::from_secs(3);
+/// Time to read back what the load left, per topology.
+const READ_BACK_BUDGET: Duration = Duration::from_secs(2);
+/// The percentiles of the latency distribution the HDR chart draws.
+const DISTRIBUTION: [f64; 12] = [
+    0.0, 50.0, 75.0, 90.0, 95.0, 99.0, 99.5, 99.9, 99.95, 99.99, 99.999, 100.0,
+];
 
 /// One topology (or target) being measured.
-struct Subject {
+pub(crate) struct Subject {
     name: String,
+    variant: Vec<(String, String)>,
     launched: Option<Launched>,
     target: Arc<Target>,
     recording: Recording,
+    rounds: Vec<RoundReport>,
     cpu_secs: Vec<f64>,
     peers_before: PeerTotals,
     report: Option<TopologyReport>,
@@ -149,20 +85,21 @@ pub async fn run(args: CompareArgs, registry: &'static [&'static Module]) -> any
         rate: args.rate,
         duration: args.duration / args.rounds,
     };
-    let progress = Progress::new(
-        &args,
-        if args.targets.is_empty() {
-            args.topologies.len().max(2)
-        } else {
-            args.targets.len()
-        },
-    );
+    let count = if args.targets.is_empty() {
+        args.topologies().len()
+    } else {
+        args.targets.len()
+    };
+    let drills = args.targets.is_empty() && args.drill != Kind::None;
+    let drill_budget = args.outage * 3 + Duration::from_secs(3);
+    let mut progress = Progress::new(planned(&args, count, drills, drill_budget));
+    let load_before = procfs::load_average().unwrap_or_default();
 
-    progress.phase("starting");
+    progress.phase("starting", START_BUDGET * count as u32);
     let mut subjects = start(&args, registry, &scratch, &http).await?;
 
-    progress.phase("warming up");
     for subject in &subjects {
+        progress.phase(&format!("warming up {}", subject.name), args.warmup);
         load::run(
             &subject.target,
             Plan {
@@ -176,45 +113,60 @@ pub async fn run(args: CompareArgs, registry: &'static [&'static Module]) -> any
     for subject in &mut subjects {
         subject.peers_before = peer_totals(&http, subject.launched.as_ref()).await;
     }
+    let mut machine = Machine::default();
     for round in 1..=args.rounds {
         for subject in &mut subjects {
-            progress.phase(&format!("round {round}/{}: {}", args.rounds, subject.name));
+            progress.phase(
+                &format!("round {round}/{}: {}", args.rounds, subject.name),
+                plan.duration,
+            );
             let before = cpu(subject.launched.as_ref());
+            let outside = Outside::now();
             let recording = load::run(&subject.target, plan, None).await;
-            for (total, (after, before)) in subject
-                .cpu_secs
-                .iter_mut()
-                .zip(cpu(subject.launched.as_ref()).iter().zip(&before))
-            {
-                *total += after - before;
+            let after = cpu(subject.launched.as_ref());
+            let used: Vec<f64> = after.iter().zip(&before).map(|(a, b)| a - b).collect();
+            machine.add(&outside, used.iter().sum(), recording.elapsed);
+            for (total, used) in subject.cpu_secs.iter_mut().zip(&used) {
+                *total += used;
             }
+            let cpu_secs = subject.launched.is_some().then(|| used.iter().sum::<f64>());
+            subject.rounds.push(round_report(&recording, cpu_secs));
             subject.recording.merge(recording);
         }
     }
 
     for subject in &mut subjects {
-        progress.phase(&format!("reading back {}", subject.name));
+        progress.phase(&format!("reading back {}", subject.name), READ_BACK_BUDGET);
         subject.report = Some(measure(subject, &http).await?);
     }
 
-    if !args.drill.is_zero() {
+    let sweep = if args.sweep && args.targets.is_empty() {
+        Some(sweep::run(&mut subjects, &args, plan.mix, &mut progress).await)
+    } else {
+        None
+    };
+
+    if drills {
         for subject in &mut subjects {
             let Some(launched) = subject.launched.as_mut() else {
                 continue;
             };
-            progress.phase(&format!("failure drill: {}", subject.name));
+            progress.phase(
+                &format!("failure drill ({}): {}", args.drill.name(), subject.name),
+                drill_budget,
+            );
             let drill_plan = Plan {
                 concurrency: plan.concurrency.min(8),
                 ..plan
             };
-            let drill = drill::run(launched, &http, drill_plan, args.drill).await?;
+            let drill = drill::run(launched, &http, drill_plan, args.outage, args.drill).await?;
             if let Some(report) = subject.report.as_mut() {
                 report.drill = Some(drill);
             }
         }
     }
 
-    progress.phase("stopping");
+    progress.phase("stopping", Duration::from_secs(1));
     let mut topologies = Vec::new();
     for subject in subjects {
         if let Some(launched) = subject.launched {
@@ -224,14 +176,17 @@ pub async fn run(args: CompareArgs, registry: &'static [&'static Module]) -> any
     }
     progress.finish();
 
-    let report = Report {
+    let mut report = Report {
+        schema_version: SCHEMA_VERSION,
         started_at,
         elapsed_secs: started.elapsed().as_secs_f64(),
         host: Host {
             cores: std::thread::available_parallelism().map_or(1, usize::from),
+            cpu_model: procfs::cpu_model(),
             os: format!("{} {}", std::env::consts::OS, std::env::consts::ARCH),
             cleave_version: env!("CARGO_PKG_VERSION").to_owned(),
         },
+        machine: MachineLoad::default(),
         settings: Settings {
             mode: if args.rate.is_some() {
                 "open"
@@ -241,13 +196,27 @@ pub async fn run(args: CompareArgs, registry: &'static [&'static Module]) -> any
             .to_owned(),
             concurrency: args.concurrency as usize,
             rate: args.rate,
+            target_rate: args.target_rate,
             duration_secs: args.duration.as_secs_f64(),
             rounds: args.rounds as usize,
-            drill_secs: args.drill.as_secs_f64(),
+            drill: if drills { args.drill } else { Kind::None }
+                .name()
+                .to_owned(),
+            drill_secs: if drills {
+                args.outage.as_secs_f64()
+            } else {
+                0.0
+            },
             mix: plan.mix.as_map(),
         },
+        verdict: Vec::new(),
+        warnings: Vec::new(),
         topologies,
+        sweep,
     };
+    report.machine = machine.report(load_before, report.host.cores);
+    report.verdict = render::verdict(&report);
+    report.warnings = render::warnings(&report);
     println!("{}", render::terminal_table(&report));
     for path in render::write_all(&report, &args.out)? {
         println!("wrote {}", path.display());
@@ -256,6 +225,104 @@ pub async fn run(args: CompareArgs, registry: &'static [&'static Module]) -> any
         println!("databases and logs kept in {}", dir.display());
     }
     Ok(())
+}
+
+/// How long the whole run should take, for the progress estimate: the sum of the budgets
+/// its phases are given.
+fn planned(args: &CompareArgs, count: usize, drills: bool, drill_budget: Duration) -> Duration {
+    let per_topology = START_BUDGET
+        + args.warmup
+        + args.duration
+        + READ_BACK_BUDGET
+        + if drills { drill_budget } else { Duration::ZERO }
+        + if args.sweep {
+            args.sweep_step * sweep::EXPECTED_STEPS
+        } else {
+            Duration::ZERO
+        };
+    per_topology * count as u32 + Duration::from_secs(1)
+}
+
+/// The figures of one round.
+fn round_report(recording: &Recording, cpu_secs: Option<f64>) -> RoundReport {
+    let secs = recording.elapsed.as_secs_f64();
+    let latency = latency(&recording.latency);
+    RoundReport {
+        secs,
+        requests: recording.requests,
+        ok: recording.ok,
+        throughput_rps: if secs > 0.0 {
+            recording.ok as f64 / secs
+        } else {
+            0.0
+        },
+        p50_ms: latency.p50_ms,
+        p99_ms: latency.p99_ms,
+        cpu_secs,
+        cpu_ms_per_request: cpu_secs
+            .filter(|_| recording.ok > 0)
+            .map(|secs| secs * 1000.0 / recording.ok as f64),
+    }
+}
+
+/// What the rest of the machine was doing during the measured rounds.
+#[derive(Default)]
+struct Machine {
+    /// The highest 1-minute load average read after a round.
+    load_during: f64,
+    /// Busy CPU seconds of the machine, of the topologies and of this process.
+    busy: Option<f64>,
+    topologies: f64,
+    generator: Option<f64>,
+    wall: Duration,
+}
+
+/// CPU counters of the whole machine and of this process, at one moment.
+struct Outside {
+    busy: Option<f64>,
+    generator: Option<f64>,
+}
+
+impl Outside {
+    fn now() -> Self {
+        Self {
+            busy: procfs::machine_busy_secs(),
+            generator: procfs::cpu_secs(std::process::id()),
+        }
+    }
+}
+
+impl Machine {
+    /// Adds a round that started at `before`, in which the topology used `topology` CPU
+    /// seconds over `wall`.
+    fn add(&mut self, before: &Outside, topology: f64, wall: Duration) {
+        let after = Outside::now();
+        let delta = |a: Option<f64>, b: Option<f64>| Some(a? - b?);
+        let sum = |total: Option<f64>, add: Option<f64>| Some(total.unwrap_or(0.0) + add?);
+        self.busy = sum(self.busy, delta(after.busy, before.busy));
+        self.generator = sum(self.generator, delta(after.generator, before.generator));
+        self.topologies += topology;
+        self.wall += wall;
+        if let Some([one, ..]) = procfs::load_average() {
+            self.load_during = self.load_during.max(one);
+        }
+    }
+
+    fn report(&self, load_before: [f64; 3], cores: usize) -> MachineLoad {
+        let other = self
+            .busy
+            .map(|busy| (busy - self.topologies - self.generator.unwrap_or(0.0)).max(0.0));
+        let capacity = self.wall.as_secs_f64() * cores as f64;
+        let other_share = other.filter(|_| capacity > 0.0).map(|o| o / capacity);
+        MachineLoad {
+            load_before,
+            load_during: self.load_during,
+            other_cpu_secs: other,
+            other_cpu_share: other_share,
+            generator_cpu_secs: self.generator,
+            busy: load_before[0] > cores as f64 / 2.0 || other_share.is_some_and(|s| s > 0.1),
+        }
+    }
 }
 
 /// The directory the topologies run in.
@@ -283,20 +350,12 @@ async fn start(
     if !args.targets.is_empty() {
         for url in &args.targets {
             let target = Target::prepare(http.clone(), url, args.users as usize).await?;
-            subjects.push(subject(url.clone(), None, target));
+            subjects.push(subject(url.clone(), Vec::new(), None, target));
         }
         return Ok(subjects);
     }
-    let specs = if args.topologies.is_empty() {
-        vec!["monolith".to_owned(), "microservices".to_owned()]
-    } else {
-        args.topologies.clone()
-    };
-    let topologies = specs
-        .iter()
-        .map(|spec| Topology::parse(spec, registry).map_err(anyhow::Error::msg))
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    for (i, topology) in topologies.into_iter().enumerate() {
+    for (i, (spec, variant)) in args.topologies().into_iter().enumerate() {
+        let topology = Topology::parse(&spec, registry).map_err(anyhow::Error::msg)?;
         let dir = scratch
             .path()
             .join(format!("{i}-{}", sanitize(&topology.name)));
@@ -308,24 +367,32 @@ async fn start(
             public: SocketAddr::from((Ipv4Addr::LOCALHOST, port)),
             data_dir: dir.clone(),
             extra_args: Vec::new(),
+            env: variant.clone(),
             logs: Logs::Files(dir),
         };
         let name = topology.name.clone();
         let launched = Launched::start(topology, options).await?;
         let target =
             Target::prepare(http.clone(), &launched.public_url(), args.users as usize).await?;
-        subjects.push(subject(name, Some(launched), target));
+        subjects.push(subject(name, variant, Some(launched), target));
     }
     Ok(subjects)
 }
 
-fn subject(name: String, launched: Option<Launched>, target: Target) -> Subject {
+fn subject(
+    name: String,
+    variant: Vec<(String, String)>,
+    launched: Option<Launched>,
+    target: Target,
+) -> Subject {
     let processes = launched.as_ref().map_or(0, |l| l.processes.len());
     Subject {
         name,
+        variant,
         launched,
         target: Arc::new(target),
         recording: Recording::new(None),
+        rounds: Vec::new(),
         cpu_secs: vec![0.0; processes],
         peers_before: PeerTotals::default(),
         report: None,
@@ -338,12 +405,23 @@ fn sanitize(name: &str) -> String {
         .collect()
 }
 
+/// CPU seconds so far of each process of a topology.
 fn cpu(launched: Option<&Launched>) -> Vec<f64> {
     launched.map_or_else(Vec::new, |l| {
         l.processes
             .iter()
             .map(|p| p.pid().and_then(procfs::cpu_secs).unwrap_or(0.0))
             .collect()
+    })
+}
+
+/// Resident memory now of every process of a topology, bytes.
+fn rss(launched: Option<&Launched>) -> Option<u64> {
+    launched.map(|l| {
+        l.processes
+            .iter()
+            .filter_map(|p| p.pid().and_then(procfs::rss_bytes))
+            .sum()
     })
 }
 
@@ -397,9 +475,11 @@ async fn measure(subject: &Subject, http: &reqwest::Client) -> anyhow::Result<To
     let secs = recording.elapsed.as_secs_f64();
     Ok(TopologyReport {
         name: subject.name.clone(),
+        variant: subject.variant.iter().cloned().collect::<BTreeMap<_, _>>(),
         processes,
         load: LoadReport {
             requests: recording.requests,
+            ok: recording.ok,
             secs,
             throughput_rps: if secs > 0.0 {
                 recording.ok as f64 / secs
@@ -408,6 +488,7 @@ async fn measure(subject: &Subject, http: &reqwest::Client) -> anyhow::Result<To
             },
             errors: recording.errors.clone(),
             latency: latency(&recording.latency),
+            distribution: distribution(&recording.latency),
             operations: Op::ALL
                 .iter()
                 .zip(&recording.ops)
@@ -419,6 +500,7 @@ async fn measure(subject: &Subject, http: &reqwest::Client) -> anyhow::Result<To
                 })
                 .collect(),
         },
+        rounds: subject.rounds.clone(),
         settle: SettleReport {
             orders: seen,
             settled,
@@ -446,57 +528,16 @@ fn latency(histogram: &Histogram<u64>) -> Latency {
     }
 }
 
-/// A progress bar over the planned run time, with the current phase as its message.
-struct Progress {
-    bar: ProgressBar,
-    started: Instant,
-}
-
-impl Progress {
-    fn new(args: &CompareArgs, subjects: usize) -> Self {
-        let drill = if args.targets.is_empty() {
-            args.drill * 3 + Duration::from_secs(2)
-        } else {
-            Duration::ZERO
-        };
-        let planned =
-            (args.warmup + args.duration + drill + Duration::from_secs(2)) * subjects as u32;
-        let bar = ProgressBar::new(planned.as_millis() as u64);
-        bar.set_style(
-            ProgressStyle::with_template("{spinner} [{elapsed_precise}] {wide_bar} {msg}")
-                .expect("a valid template"),
-        );
-        bar.enable_steady_tick(Duration::from_millis(200));
-        Self {
-            bar,
-            started: Instant::now(),
-        }
+/// The latency at each of [`DISTRIBUTION`]'s percentiles, milliseconds.
+fn distribution(histogram: &Histogram<u64>) -> Vec<Quantile> {
+    if histogram.is_empty() {
+        return Vec::new();
     }
-
-    fn phase(&self, message: &str) {
-        let length = self.bar.length().unwrap_or(0);
-        self.bar
-            .set_position((self.started.elapsed().as_millis() as u64).min(length));
-        self.bar.set_message(message.to_owned());
-    }
-
-    fn finish(&self) {
-        self.bar.finish_and_clear();
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn durations_read_like_the_readme() {
-        assert_eq!(parse_duration("5s"), Ok(Duration::from_secs(5)));
-        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
-        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
-        assert_eq!(parse_duration("1.5"), Ok(Duration::from_millis(1500)));
-        assert!(parse_duration("soon").is_err());
-        assert!(parse_duration("5h").is_err());
-        assert!(parse_duration("-1s").is_err());
-    }
+    DISTRIBUTION
+        .iter()
+        .map(|&percentile| Quantile {
+            percentile,
+            ms: histogram.value_at_percentile(percentile) as f64 / 1000.0,
+        })
+        .collect()
 }

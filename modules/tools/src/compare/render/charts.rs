@@ -5,8 +5,8 @@ use super::format::{count, mib, number, percent};
 use super::svg::{text_width, truncate, Anchor, Font, Scale, Svg, GRID, INK};
 use crate::compare::report::{DrillReport, Latency, Report, TopologyReport};
 
-const WIDTH: f64 = 960.0;
-const MARGIN: f64 = 16.0;
+pub(super) const WIDTH: f64 = 960.0;
+pub(super) const MARGIN: f64 = 16.0;
 
 /// Okabe–Ito colours: distinguishable with the common kinds of colour blindness.
 const PALETTE: [&str; 7] = [
@@ -16,20 +16,20 @@ const OK: &str = "#009E73";
 const FAILED: &str = "#D55E00";
 const OUTAGE: &str = "#eceff3";
 
-fn topology_color(index: usize) -> &'static str {
+pub(super) fn topology_color(index: usize) -> &'static str {
     PALETTE[index % PALETTE.len()]
 }
 
-const TITLE: Font = Font::plain(15.0, Anchor::Start).bold();
+pub(super) const TITLE: Font = Font::plain(15.0, Anchor::Start).bold();
 const LABEL: Font = Font::plain(12.0, Anchor::Start);
 const VALUE: Font = Font::plain(11.0, Anchor::Middle);
 
-fn legend_items(report: &Report) -> Vec<(String, &'static str)> {
+pub(super) fn legend_items(report: &Report) -> Vec<(String, &'static str)> {
     report
         .topologies
         .iter()
         .enumerate()
-        .map(|(i, t)| (t.name.clone(), topology_color(i)))
+        .map(|(i, t)| (t.label(), topology_color(i)))
         .collect()
 }
 
@@ -118,7 +118,7 @@ pub(super) fn latency(report: &Report) -> String {
             };
             let ms = get(&latency);
             let height = scale.fraction(ms) * (bottom - top);
-            let tip = format!("{}, {name}: {} ms", t.name, number(ms));
+            let tip = format!("{}, {name}: {} ms", t.label(), number(ms));
             svg.rect(
                 x + 1.0,
                 bottom - height,
@@ -151,7 +151,7 @@ fn label_column(names: impl IntoIterator<Item = usize>, font_size: f64) -> (f64,
 pub(super) fn throughput(report: &Report) -> String {
     const ROW: f64 = 30.0;
     let (label_width, max_chars) = label_column(
-        report.topologies.iter().map(|t| t.name.chars().count()),
+        report.topologies.iter().map(|t| t.label().chars().count()),
         13.0,
     );
     let (left, right, top) = (MARGIN + label_width, WIDTH - 110.0, 40.0);
@@ -174,11 +174,11 @@ pub(super) fn throughput(report: &Report) -> String {
             left - 8.0,
             y + ROW / 2.0 + 5.0,
             Font::plain(13.0, Anchor::End),
-            &truncate(&t.name, max_chars),
+            &truncate(&t.label(), max_chars),
         );
         let rps = t.load.throughput_rps;
         let width = scale.fraction(rps) * (right - left);
-        let tip = format!("{}: {} req/s", t.name, number(rps));
+        let tip = format!("{}: {} req/s", t.label(), number(rps));
         svg.rect(
             left,
             y + 5.0,
@@ -219,7 +219,7 @@ pub(super) fn resources(report: &Report) -> Option<String> {
     let (label_width, max_chars) = label_column(
         measured
             .iter()
-            .map(|(_, t)| t.name.chars().count())
+            .map(|(_, t)| t.label().chars().count())
             .chain(processes().map(|p| p.roles.chars().count() + 2)),
         12.0,
     );
@@ -251,7 +251,7 @@ pub(super) fn resources(report: &Report) -> Option<String> {
             MARGIN + 16.0,
             y + 16.0,
             LABEL.bold(),
-            &truncate(&t.name, max_chars),
+            &truncate(&t.label(), max_chars),
         );
         y += ROW;
         for p in &t.processes {
@@ -267,7 +267,7 @@ pub(super) fn resources(report: &Report) -> Option<String> {
             ];
             for (scale, left, value, unit) in bars {
                 let width = scale.fraction(value) * panel;
-                let tip = format!("{} · {}: {} {unit}", t.name, p.roles, number(value));
+                let tip = format!("{} · {}: {} {unit}", t.label(), p.roles, number(value));
                 svg.rect(left, y + 4.0, width, ROW - 8.0, color, Some(&tip));
                 svg.text(
                     left + width + 5.0,
@@ -342,7 +342,7 @@ pub(super) fn outage_timeline(report: &Report) -> Option<String> {
             LABEL.bold(),
             &format!(
                 "{} — answered {}% while payments was down",
-                truncate(&t.name, 60),
+                truncate(&t.label(), 60),
                 percent(d.availability)
             ),
         );
@@ -384,13 +384,18 @@ pub(super) fn outage_timeline(report: &Report) -> Option<String> {
 
         let marker = Font::plain(11.0, Anchor::End).muted();
         svg.line((killed, plot_top - 6.0), (killed, bottom), INK, true);
-        svg.text(killed - 4.0, plot_top - 1.0, marker, "payments killed");
+        let (down, up) = if d.kind == "module" {
+            ("payments failing", "recovered")
+        } else {
+            ("payments killed", "restarted")
+        };
+        svg.text(killed - 4.0, plot_top - 1.0, marker, down);
         svg.line((restarted, plot_top - 6.0), (restarted, bottom), INK, true);
         let back = Font {
             anchor: Anchor::Start,
             ..marker
         };
-        svg.text(restarted + 4.0, plot_top - 1.0, back, "restarted");
+        svg.text(restarted + 4.0, plot_top - 1.0, back, up);
         svg.line((left, bottom), (right, bottom), INK, false);
         for (secs, label) in time.ticks() {
             svg.text(

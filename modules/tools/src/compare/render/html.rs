@@ -3,10 +3,9 @@
 
 use std::fmt::Write;
 
-use super::charts;
-use super::reading;
 use super::svg::escape;
-use super::tables::{self, Table};
+use super::tables::{self, Layout, Table};
+use super::{capacity, charts, curves, reading, sweep};
 use crate::compare::report::Report;
 
 const STYLE: &str = "
@@ -25,6 +24,9 @@ table { border-collapse: collapse; margin: 8px 0 12px; font-variant-numeric: tab
 th, td { padding: 4px 12px; border-bottom: 1px solid #d8dee4; text-align: left; white-space: nowrap; }
 thead th { background: #f6f8fa; border-bottom: 2px solid #d0d7de; }
 .figure { text-align: right; }
+.verdict { font-size: 16px; background: #f6f8fa; border-left: 4px solid #0072B2; padding: 8px 16px; margin: 12px 0; }
+.verdict li { margin: 4px 0; }
+.warning { background: #fff8c5; border-left: 4px solid #bf8700; padding: 6px 12px; margin: 6px 0; }
 svg { display: block; max-width: 100%; height: auto; margin: 12px 0 8px; }
 ";
 
@@ -44,6 +46,19 @@ pub fn html(report: &Report) -> String {
         escape(&title)
     );
 
+    page.push_str("<ul class=\"verdict\">\n");
+    for sentence in super::verdict(report) {
+        let _ = writeln!(page, "<li>{}</li>", escape(&sentence));
+    }
+    page.push_str("</ul>\n");
+    for warning in super::warnings(report) {
+        let _ = writeln!(
+            page,
+            "<p class=\"warning\"><strong>Warning:</strong> {}</p>",
+            escape(&warning)
+        );
+    }
+
     page.push_str("<dl>\n");
     for (label, value) in reading::settings(report) {
         let _ = writeln!(page, "<dt>{label}</dt><dd>{}</dd>", escape(&value));
@@ -51,15 +66,27 @@ pub fn html(report: &Report) -> String {
     page.push_str("</dl>\n");
 
     page.push_str("<h2>Comparison</h2>\n");
-    let first = report.topologies.first().map_or("", |t| t.name.as_str());
-    page.push_str(&table(&tables::comparison(report, |name| {
-        format!("{name} / {first}")
-    })));
+    let first = report
+        .topologies
+        .first()
+        .map(|t| t.label())
+        .unwrap_or_default();
+    let layout = Layout {
+        arrows: false,
+        ranges: true,
+    };
+    page.push_str(&table(&tables::comparison(
+        report,
+        |name| format!("{name} / {first}"),
+        layout,
+    )));
     if report.topologies.len() > 1 {
         let _ = writeln!(
             page,
-            "<p class=\"note\">Ratios divide a topology's figure by {}'s.</p>",
-            escape(first)
+            "<p class=\"note\">Ratios divide a topology's figure by {}'s; rounds gives the \
+             lowest and highest ratio over the rounds. Per request and per process are the \
+             fair comparison; totals depend on how much each topology served.</p>",
+            escape(&first)
         );
     }
     if let Some(errors) = tables::errors_by_kind(report) {
@@ -68,11 +95,51 @@ pub fn html(report: &Report) -> String {
     }
     page.push_str(&charts::throughput(report));
 
+    page.push_str("<h2>How sure</h2>\n");
+    page.push_str(
+        "<p class=\"note\">The rounds interleave the topologies, so each round's ratio \
+         compares them on the same machine at the same time; where the lowest and highest \
+         include 1, the rounds disagree on which is better.</p>\n",
+    );
+    if let Some(spreads) = tables::spreads(report) {
+        page.push_str(&table(&spreads));
+    }
+    page.push_str(&table(&tables::rounds(report)));
+
     page.push_str("<h2>Latency</h2>\n");
     page.push_str(&charts::latency(report));
+    if let Some(chart) = curves::hdr(report) {
+        page.push_str(&chart);
+    }
     for name in tables::operation_names(report) {
         let _ = writeln!(page, "<h3>{}</h3>", escape(name));
         page.push_str(&table(&tables::operation(report, name)));
+    }
+
+    if let Some(knees) = sweep::knees(report) {
+        page.push_str("<h2>Where each shape breaks</h2>\n");
+        if let Some(objective) = sweep::objective(report) {
+            let _ = writeln!(page, "<p>{}</p>", escape(&objective));
+        }
+        page.push_str(&table(&knees));
+        if let Some(chart) = curves::sweep(report) {
+            page.push_str(&chart);
+        }
+        if let Some(steps) = sweep::steps(report) {
+            page.push_str(&table(&steps));
+        }
+    }
+    if let Some(capacity) = capacity::table(report) {
+        let rate = report.settings.target_rate.unwrap_or_default();
+        let _ = writeln!(
+            page,
+            "<h2>Cores for {} req/s</h2>",
+            super::format::short(rate)
+        );
+        page.push_str(&table(&capacity));
+        if let Some(assumptions) = capacity::assumptions(report) {
+            let _ = writeln!(page, "<p class=\"note\">{}</p>", escape(&assumptions));
+        }
     }
 
     page.push_str("<h2>Processes</h2>\n");

@@ -2,8 +2,8 @@
 
 use std::fmt::Write;
 
-use super::reading;
-use super::tables::{self, Table};
+use super::tables::{self, Layout, Table};
+use super::{capacity, reading, sweep};
 use crate::compare::report::Report;
 
 /// The whole report as Markdown: settings, the comparison with ratios, latency per
@@ -16,24 +16,80 @@ pub fn markdown(report: &Report) -> String {
         "# cleave compare: {}\n",
         escape(&reading::title(report))
     );
+    md.push_str("## Verdict\n\n");
+    for sentence in super::verdict(report) {
+        let _ = writeln!(md, "- {}", escape(&sentence));
+    }
+    let warnings = super::warnings(report);
+    if !warnings.is_empty() {
+        md.push('\n');
+        for warning in &warnings {
+            let _ = writeln!(md, "> **Warning:** {}", escape(warning));
+            md.push_str(">\n");
+        }
+    }
+    md.push('\n');
     for (label, value) in reading::settings(report) {
         let _ = writeln!(md, "- **{label}**: {}", escape(&value));
     }
 
     md.push_str("\n## Comparison\n\n");
-    let first = report.topologies.first().map_or("", |t| t.name.as_str());
-    let comparison = tables::comparison(report, |name| format!("{name} / {first}"));
+    let first = report
+        .topologies
+        .first()
+        .map(|t| t.label())
+        .unwrap_or_default();
+    let layout = Layout {
+        arrows: false,
+        ranges: true,
+    };
+    let comparison = tables::comparison(report, |name| format!("{name} / {first}"), layout);
     md.push_str(&table(&comparison));
     if report.topologies.len() > 1 {
         let _ = writeln!(
             md,
-            "\nRatios divide a topology's figure by {}'s.",
-            escape(first)
+            "\nRatios divide a topology's figure by {}'s; rounds gives the lowest and \
+             highest ratio over the rounds. Per request and per process are the fair \
+             comparison; totals depend on how much each topology served.",
+            escape(&first)
         );
     }
+
     if let Some(errors) = tables::errors_by_kind(report) {
         md.push_str("\nFailed answers by kind:\n\n");
         md.push_str(&table(&errors));
+    }
+
+    md.push_str("\n## How sure\n\n");
+    md.push_str(
+        "The rounds interleave the topologies, so each round's ratio compares them on the \
+         same machine at the same time; where the lowest and highest include 1, the rounds \
+         disagree on which is better.\n\n",
+    );
+    if let Some(spreads) = tables::spreads(report) {
+        md.push_str(&table(&spreads));
+        md.push('\n');
+    }
+    md.push_str(&table(&tables::rounds(report)));
+
+    if let Some(knees) = sweep::knees(report) {
+        md.push_str("\n## Where each shape breaks\n\n");
+        if let Some(objective) = sweep::objective(report) {
+            let _ = writeln!(md, "{}\n", escape(&objective));
+        }
+        md.push_str(&table(&knees));
+        if let Some(steps) = sweep::steps(report) {
+            md.push('\n');
+            md.push_str(&table(&steps));
+        }
+    }
+    if let Some(capacity) = capacity::table(report) {
+        let rate = report.settings.target_rate.unwrap_or_default();
+        let _ = writeln!(md, "\n## Cores for {} req/s\n", super::format::short(rate));
+        md.push_str(&table(&capacity));
+        if let Some(assumptions) = capacity::assumptions(report) {
+            let _ = writeln!(md, "\n{}", escape(&assumptions));
+        }
     }
 
     md.push_str("\n## Latency by operation\n");

@@ -4,21 +4,31 @@
 //! so the reports need no template engine or chart library, and `report.html` is a single
 //! file that opens offline.
 //!
-//! - [`terminal_table`]: the headline figures side by side, printed at the end of a run;
+//! - [`verdict`] and [`warnings`]: what the figures say in words, and how far to trust
+//!   them, at the top of every report;
+//! - [`terminal_table`]: the verdict and the headline figures side by side, printed at the
+//!   end of a run;
 //! - [`markdown`]: `report.md`, every table;
-//! - [`html`]: `report.html`, every table and four charts;
+//! - [`html`]: `report.html`, every table and the charts;
 //! - [`write_all`]: those files and `report.json` in one directory.
 
+#[cfg(test)]
+mod browser;
+mod capacity;
 mod charts;
+mod curves;
 mod format;
 mod html;
 mod markdown;
 mod reading;
+mod spread;
 mod svg;
+mod sweep;
 mod tables;
 mod terminal;
 #[cfg(test)]
 mod tests;
+mod verdict;
 
 use std::path::{Path, PathBuf};
 
@@ -27,6 +37,7 @@ use anyhow::Context;
 pub use html::html;
 pub use markdown::markdown;
 pub use terminal::terminal_table;
+pub use verdict::{verdict, warnings};
 
 use super::report::Report;
 

@@ -7,7 +7,7 @@ use crate::compare::report::{DrillReport, Report, TopologyReport};
 
 /// `monolith vs microservices`.
 pub(super) fn title(report: &Report) -> String {
-    let names: Vec<&str> = report.topologies.iter().map(|t| t.name.as_str()).collect();
+    let names: Vec<String> = report.topologies.iter().map(|t| t.label()).collect();
     if names.is_empty() {
         "no topology".to_owned()
     } else {
@@ -30,11 +30,35 @@ pub(super) fn settings(report: &Report) -> Vec<(&'static str, String)> {
         ),
         _ => format!("{}: concurrency {}", s.mode, s.concurrency),
     };
-    let drill = if s.drill_secs > 0.0 {
-        format!("payments killed for {} s", short(s.drill_secs))
-    } else {
-        "skipped".to_owned()
+    let drill = match s.drill.as_str() {
+        _ if s.drill_secs <= 0.0 => "skipped".to_owned(),
+        "module" => format!(
+            "the payments module alone failing for {} s, through its fault switch (module)",
+            short(s.drill_secs)
+        ),
+        _ => format!(
+            "the process holding payments killed for {} s (process)",
+            short(s.drill_secs)
+        ),
     };
+    let m = &report.machine;
+    let mut machine = format!(
+        "load average {} before the run, up to {} during it",
+        short(m.load_before[0]),
+        short(m.load_during)
+    );
+    if let Some(share) = m.other_cpu_share {
+        machine.push_str(&format!(
+            "; other processes used {}% of the cores",
+            percent(share)
+        ));
+    }
+    if let Some(secs) = m.generator_cpu_secs {
+        machine.push_str(&format!("; the load generator used {} CPU s", short(secs)));
+    }
+    if m.busy {
+        machine.push_str(" (busy)");
+    }
     vec![
         (
             "started",
@@ -47,10 +71,19 @@ pub(super) fn settings(report: &Report) -> Vec<(&'static str, String)> {
         (
             "host",
             format!(
-                "{} cores, {}, cleave {}",
-                report.host.cores, report.host.os, report.host.cleave_version
+                "{} cores{}, {}, cleave {}",
+                report.host.cores,
+                report
+                    .host
+                    .cpu_model
+                    .as_deref()
+                    .map(|model| format!(" ({model})"))
+                    .unwrap_or_default(),
+                report.host.os,
+                report.host.cleave_version
             ),
         ),
+        ("machine", machine),
         ("load", load),
         (
             "load time",
@@ -100,35 +133,55 @@ pub(super) fn drill(report: &Report) -> (String, Vec<String>) {
     (availability(&drilled), per_topology)
 }
 
-/// `While payments was down (10 s), monolith answered 0% of requests (0 of 1,180); …`.
+/// `While payments was down (10 s), monolith answered 0% of requests (0 of 1,180); …`,
+/// and what was down: in a monolith, the process holding payments is every module.
 fn availability(drilled: &[(&TopologyReport, &DrillReport)]) -> String {
     let first_outage = drilled[0].1.outage_secs;
     let same_outage = drilled
         .iter()
         .all(|(_, d)| (d.outage_secs - first_outage).abs() < 0.05);
-    let during = if same_outage && first_outage.is_finite() {
-        format!("While payments was down ({} s),", short(first_outage))
+    let what = if drilled[0].1.kind == "module" {
+        "the payments module was failing"
     } else {
-        "While payments was down,".to_owned()
+        "payments was down"
+    };
+    let during = if same_outage && first_outage.is_finite() {
+        format!("While {what} ({} s),", short(first_outage))
+    } else {
+        format!("While {what},")
     };
     let clauses: Vec<String> = drilled
         .iter()
         .enumerate()
         .map(|(i, (t, d))| {
             if d.requests_during_outage == 0 {
-                return format!("{} received no requests", t.name);
+                return format!("{} received no requests", t.label());
             }
             let of_requests = if i == 0 { " of requests" } else { "" };
             format!(
                 "{} answered {}%{of_requests} ({} of {})",
-                t.name,
+                t.label(),
                 percent(d.availability),
                 count(d.ok_during_outage),
                 count(d.requests_during_outage)
             )
         })
         .collect();
-    format!("{during} {}.", clauses.join("; "))
+    let mut text = format!("{during} {}.", clauses.join("; "));
+    for (t, d) in drilled {
+        if d.kind == "module" {
+            continue;
+        }
+        if super::verdict::is_whole_process(d) {
+            text.push_str(&format!(
+                " In {} the process holding payments is the whole application, so killing \
+                 it took every module down, not payments alone; the module drill (--drill \
+                 module) fails payments alone in any shape.",
+                t.label()
+            ));
+        }
+    }
+    text
 }
 
 /// `microservices: every order placed so far had settled 1.2 s after payments came back;
@@ -166,5 +219,5 @@ fn aftermath(t: &TopologyReport, d: &DrillReport) -> String {
         }
         text
     };
-    format!("{}: {recovery}; {payments}.", t.name)
+    format!("{}: {recovery}; {payments}.", t.label())
 }

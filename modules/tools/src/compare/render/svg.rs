@@ -94,6 +94,42 @@ impl Svg {
         );
     }
 
+    /// A line through `points`, with a tooltip.
+    pub(super) fn polyline(
+        &mut self,
+        points: &[(f64, f64)],
+        stroke: &str,
+        dashed: bool,
+        tip: &str,
+    ) {
+        let dash = if dashed {
+            r#" stroke-dasharray="6 4""#
+        } else {
+            ""
+        };
+        let points: Vec<String> = points
+            .iter()
+            .map(|(x, y)| format!("{},{}", n(*x), n(*y)))
+            .collect();
+        let _ = write!(
+            self.body,
+            r#"<polyline points="{}" fill="none" stroke="{stroke}" stroke-width="2"{dash}><title>{}</title></polyline>"#,
+            points.join(" "),
+            escape(tip)
+        );
+    }
+
+    /// A dot at a point, with a tooltip.
+    pub(super) fn dot(&mut self, x: f64, y: f64, fill: &str, tip: &str) {
+        let _ = write!(
+            self.body,
+            r#"<circle cx="{}" cy="{}" r="3.5" fill="{fill}"><title>{}</title></circle>"#,
+            n(x),
+            n(y),
+            escape(tip)
+        );
+    }
+
     pub(super) fn text(&mut self, x: f64, y: f64, font: Font, text: &str) {
         let anchor = match font.anchor {
             Anchor::Start => "start",
@@ -236,6 +272,23 @@ impl Scale {
         }
         // Halving the minimum first keeps the smallest bar visible above the axis.
         let low = (min / 2.0).log10().floor() as i32;
+        let high = (max.log10().ceil() as i32).max(low + 1);
+        Self::Log { low, high }
+    }
+
+    /// Logarithmic whatever the spread, from the power of ten at or below the smallest
+    /// figure to the one at or above the largest: for distributions, whose tail is the point.
+    pub(super) fn log(values: impl IntoIterator<Item = f64>) -> Self {
+        let positive: Vec<f64> = values
+            .into_iter()
+            .filter(|v| v.is_finite() && *v > 0.0)
+            .collect();
+        let min = positive.iter().copied().fold(f64::INFINITY, f64::min);
+        let max = positive.iter().copied().fold(0.0, f64::max);
+        if positive.is_empty() {
+            return Self::Log { low: 0, high: 1 };
+        }
+        let low = min.log10().floor() as i32;
         let high = (max.log10().ceil() as i32).max(low + 1);
         Self::Log { low, high }
     }
