@@ -1,9 +1,10 @@
 //! Logging and tracing, set up once per process.
 //!
 //! One layer writes log lines to stderr (text or JSON, level from `RUST_LOG`). When a
-//! collector is configured, a second layer builds an OpenTelemetry span for every span and
-//! exports them over OTLP; without one, no OpenTelemetry span is built, and
-//! [`crate::trace`] keeps each span's place in its W3C trace itself. The spans that carry a
+//! collector is configured or the dashboard keeps recent spans, a second layer builds an
+//! OpenTelemetry span for every span, to export over OTLP or keep; with neither, no
+//! OpenTelemetry span is built, and [`crate::trace`] keeps each span's place in its W3C
+//! trace itself. The spans that carry a
 //! trace stay enabled whatever `RUST_LOG` says, so a quieter log level never breaks the
 //! propagation of a trace.
 

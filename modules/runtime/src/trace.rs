@@ -5,12 +5,12 @@
 //! request, the delivery of a batch, the handling of one event — joins the trace of its
 //! cause and records the trace id as its `trace_id` field, so that every log line written
 //! inside it names the trace. How a span holds its place in the trace depends on whether
-//! spans are exported:
+//! spans are read:
 //!
-//! - exporting (`--otlp-endpoint`): the OpenTelemetry layer (see [`crate::telemetry`])
-//!   builds an OpenTelemetry span for each, and [`OpenTelemetrySpanExt`] reads and sets
-//!   its context;
-//! - not exporting: no OpenTelemetry span is built, as nobody would read it. The span's
+//! - exported (`--otlp-endpoint`) or kept for the dashboard (`--recent-spans`): the
+//!   OpenTelemetry layer (see [`crate::telemetry`]) builds an OpenTelemetry span for each,
+//!   and [`OpenTelemetrySpanExt`] reads and sets its context;
+//! - neither: no OpenTelemetry span is built, as nobody would read it. The span's
 //!   [`Ids`] — the trace id, a span id of its own, the trace flags — are kept in the
 //!   span's extensions in the `tracing` registry, and what the span propagates is read
 //!   from there.
