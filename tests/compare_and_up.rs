@@ -258,6 +258,7 @@ fn compare_fails_payments_alone_sweeps_and_sizes_for_a_rate() {
         assert_eq!(drill["charged_twice"], 0, "{name}");
         assert_eq!(drill["unsettled"], 0, "{name}: the events came again");
     }
+    assert!(payment_reads > 0, "payments were read while failing");
     assert!(
         stdout.contains("the payments module alone was failing"),
         "{stdout}"
