@@ -197,7 +197,7 @@ fn compare_fails_payments_alone_sweeps_and_sizes_for_a_rate() {
             "--duration=1s",
             "--rounds=2",
             "--drill=module",
-            "--outage=2s",
+            "--outage=3s",
             "--warmup=0s",
             "--users=4",
             "--sweep",
