@@ -1,19 +1,23 @@
 //! The composition root: the only place that decides, per module, whether it runs here or
-//! is reached over HTTP, and how events travel between modules. It knows the modules only
-//! through the binary's list.
+//! is reached over HTTP or gRPC (`grpc`), and how events travel between modules. It knows
+//! the modules only through the binary's list.
 
+mod grpc;
+
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use axum::Router;
+use runtime::bus::{self, Consumer, Consumes};
 use runtime::db::Db;
-use runtime::events::{consumer_path, consumer_router, EventHandler, RemoteConsumer};
+use runtime::events::{consumer_path, consumer_router, EventHandler};
 use runtime::internal;
 use runtime::module::{Apis, Local, Module};
-use runtime::nats::{self, Consumes, NatsConsumer};
 use runtime::outbox::{Relay, Subscriber};
-use runtime::peer::{self, Peer};
+use runtime::peer::Peer;
 
-use crate::cli::{EventBus, ModuleArgs, ServeArgs};
+use crate::cli::{EventBus, ModuleArgs, ServeArgs, Transport};
+use crate::dashboard::{self, Deployment, Site};
 use crate::faults::Faults;
 use crate::limits;
 use crate::modules::MODULES;
@@ -23,11 +27,14 @@ pub struct Composition {
     /// The public API of local modules (and of remote ones, through the gateway), the
     /// internal event routes of local consumers whose producers run elsewhere, and health.
     pub router: Router,
+    /// With `--transport grpc`, what the process serves to requests of type
+    /// `application/grpc`: its modules' services, event delivery, health and reflection.
+    pub grpc: Option<Router>,
     /// One relay per local module that publishes events.
     pub relays: Vec<Relay>,
-    /// With a NATS event bus, one task per local module that consumes events from
-    /// another process.
-    pub consumers: Vec<NatsConsumer>,
+    /// With a broker as the event bus, one task per local module that consumes events
+    /// from another process.
+    pub consumers: Vec<Box<dyn Consumer>>,
     /// The databases of local modules, closed at shutdown.
     pub dbs: Vec<Db>,
 }
@@ -53,9 +60,9 @@ pub async fn migrate(args: &ModuleArgs) -> anyhow::Result<Vec<&'static str>> {
 pub async fn build(args: &ServeArgs) -> anyhow::Result<Composition> {
     let roles = &args.modules.role;
     let token = args.internal_token()?;
-    let http = peer::http_client(args.peer_timeout());
+    let http = grpc::client(args.transport, args.peer_timeout());
     let policy = args.call_policy();
-    let bus_wanted = matches!(args.event_bus, EventBus::Nats(_));
+    let bus_wanted = matches!(args.event_bus, EventBus::Broker(_));
 
     // A module elsewhere gets a peer only if this process calls it: to serve its API at the
     // gateway, for a local module that calls it, or to post its events over HTTP.
@@ -93,9 +100,13 @@ pub async fn build(args: &ServeArgs) -> anyhow::Result<Composition> {
                     &policy,
                 )
                 .with_internal_token(token.clone())
+                .with_deadline(args.peer_timeout())
             });
             if let Some(peer) = &peer {
-                apis.insert(module.name, (module.client)(peer.clone()));
+                apis.insert(
+                    module.name,
+                    grpc::contract(args.transport, module, peer.clone()),
+                );
             }
             Place::Remote(peer)
         };
@@ -130,8 +141,8 @@ pub async fn build(args: &ServeArgs) -> anyhow::Result<Composition> {
             })
     });
     let bus = match &args.event_bus {
-        EventBus::Nats(url) if crosses => {
-            Some(nats::Bus::connect(url, &format!("cleave {roles}"), every_consumer()).await?)
+        EventBus::Broker(url) if crosses => {
+            Some(bus::connect(url, &format!("cleave {roles}"), every_consumer()).await?)
         }
         _ => None,
     };
@@ -147,9 +158,9 @@ pub async fn build(args: &ServeArgs) -> anyhow::Result<Composition> {
                 }
                 let handler: Arc<dyn EventHandler> = match (there, &bus) {
                     (Place::Local(local), _) => local.events.clone()?,
-                    (Place::Remote(_), Some(bus)) => bus.publisher(consumer.name),
+                    (Place::Remote(_), Some(bus)) => bus.publisher(producer.name, consumer.name),
                     (Place::Remote(peer), None) => {
-                        Arc::new(RemoteConsumer::new(peer.clone()?, consumer.name))
+                        grpc::consumer(args.transport, peer.clone()?, consumer.name)
                     }
                 };
                 Some(Subscriber {
@@ -170,6 +181,7 @@ pub async fn build(args: &ServeArgs) -> anyhow::Result<Composition> {
     let mut internal = Router::new();
     let mut internal_paths = Vec::new();
     let mut consumers = Vec::new();
+    let mut grpc_consumers = BTreeMap::new();
     for (consumer, place) in &places {
         let Place::Local(Local {
             events: Some(handler),
@@ -186,11 +198,19 @@ pub async fn build(args: &ServeArgs) -> anyhow::Result<Composition> {
         }
         match &bus {
             Some(bus) => consumers.push(bus.consumer(consumes(consumer), handler.clone())),
+            None if args.transport == Transport::Grpc => {
+                grpc_consumers.insert(consumer.name, handler.clone());
+            }
             None => {
                 internal = internal.merge(consumer_router(consumer.name, handler.clone()));
                 internal_paths.push(consumer_path(consumer.name));
             }
         }
+    }
+    // The gateway reads the spans of every process to draw traces across them; it reads its
+    // own in memory.
+    if !roles.gateway {
+        internal = internal.merge(runtime::spans::router());
     }
     // A switch that takes a module down must not be open to anyone: without a token to
     // guard it, it does not exist.
@@ -201,6 +221,9 @@ pub async fn build(args: &ServeArgs) -> anyhow::Result<Composition> {
             .map(|(module, _)| module.name)
             .collect();
         internal = internal.merge(faults.router(local));
+    }
+    if args.transport == Transport::Grpc {
+        internal_paths.push("gRPC services".to_owned());
     }
     if token.is_none() && !internal_paths.is_empty() {
         tracing::warn!(
@@ -216,23 +239,66 @@ pub async fn build(args: &ServeArgs) -> anyhow::Result<Composition> {
             Place::Remote(_) => None,
         })
         .collect();
+    let deployment = roles.gateway.then(|| {
+        let sites = places
+            .iter()
+            .map(|(module, place)| {
+                let site = match place {
+                    Place::Local(local) => Site::Local(local.db.clone()),
+                    Place::Remote(_) => Site::Remote(first_url(args.peers.of(module.name))),
+                };
+                (module.name, site)
+            })
+            .collect();
+        Deployment::new(roles.to_string(), sites, token.clone())
+    });
+    let grpc = match args.transport {
+        Transport::Http => None,
+        Transport::Grpc => {
+            let locals = places
+                .iter()
+                .filter_map(|(module, place)| match place {
+                    Place::Local(local) => Some((*module, local.api.clone())),
+                    Place::Remote(_) => None,
+                })
+                .collect();
+            Some(grpc::router(locals, grpc_consumers, token.clone()).await?)
+        }
+    };
     // The contract is the product's, not a module's: every process serves the same one.
     let router = runtime::health::router(dbs.clone())
+        .merge(deployment.map(dashboard::router).unwrap_or_default())
         .merge(crate::openapi::router())
         .merge(limits::public(api, args.limits(), roles.gateway))
         .merge(internal::guard(internal, token));
     Ok(Composition {
         router,
+        grpc,
         relays,
         consumers,
         dbs: dbs.into_iter().map(|(_, db)| db).collect(),
     })
 }
 
+/// The first of a peer's comma-separated URLs, without a trailing slash.
+fn first_url(urls: &str) -> String {
+    urls.split(',')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .trim_end_matches('/')
+        .to_owned()
+}
+
 fn consumes(module: &'static Module) -> Consumes {
     Consumes {
         module: module.name,
         topics: module.consumes,
+        producers: MODULES
+            .iter()
+            .filter(|producer| !producer.topics_for(module).is_empty())
+            .map(|producer| producer.name)
+            .collect(),
     }
 }
 

@@ -5,6 +5,7 @@
 //! - [`modules`]: the binary's one list of modules, which everything else derives from.
 //! - [`roles`]: the role set of a process (`--role=users,orders`).
 //! - [`compose`]: the composition root, the only code that knows which module is local.
+//! - [`dashboard`]: the gateway's view of the whole deployment: its health and a live page.
 //! - [`faults`]: the internal switch that makes one module fail for a failure drill.
 //! - [`limits`]: what bounds the requests a process takes in: in flight, and per client.
 //! - [`probe`]: `cleave probe`, a health check that needs only the binary.
@@ -15,6 +16,7 @@
 
 pub mod cli;
 pub mod compose;
+pub mod dashboard;
 pub mod faults;
 pub mod limits;
 pub mod modules;
@@ -22,6 +24,8 @@ pub mod openapi;
 pub mod probe;
 pub mod roles;
 pub mod server;
+
+use std::net::SocketAddr;
 
 use anyhow::Context;
 use tokio_util::sync::CancellationToken;
@@ -31,10 +35,9 @@ use crate::cli::ServeArgs;
 /// Composes the process described by `args` and serves it until SIGTERM or Ctrl-C.
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     runtime::metrics::install();
+    runtime::metrics::build_info(env!("CARGO_PKG_VERSION"), env!("CLEAVE_COMMIT"));
     let composition = compose::build(&args).await?;
-    let listener = tokio::net::TcpListener::bind(args.listen)
-        .await
-        .with_context(|| format!("binding {}", args.listen))?;
+    let listener = bind(args.listen).await?;
     tracing::info!(
         address = %listener.local_addr()?,
         role = %args.modules.role,
@@ -47,4 +50,16 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         tokio::spawn(runtime::shutdown::cancel_on_stdin_eof(shutdown.clone()));
     }
     server::serve(listener, composition, server::Settings::of(&args), shutdown).await
+}
+
+/// Binds `addr`, saying what to check when another process has it.
+async fn bind(addr: SocketAddr) -> anyhow::Result<tokio::net::TcpListener> {
+    match tokio::net::TcpListener::bind(addr).await {
+        Err(err) if err.kind() == std::io::ErrorKind::AddrInUse => Err(anyhow::anyhow!(
+            "cannot listen on {addr}: another process has that port (`ss -ltnp 'sport = :{port}'` \
+             names it); stop it, or give this one another port with --listen",
+            port = addr.port()
+        )),
+        result => result.with_context(|| format!("binding {addr}")),
+    }
 }

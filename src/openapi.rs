@@ -15,6 +15,7 @@ use utoipa::OpenApi;
 use crate::modules::MODULES;
 use vocab::{FieldError, Problem};
 
+mod clients;
 mod html;
 
 #[derive(OpenApi)]
@@ -41,6 +42,7 @@ pub fn document() -> serde_json::Value {
         .insert("/metrics".to_owned(), metrics_path());
     let mut doc = serde_json::to_value(doc).expect("the OpenAPI document serializes");
     camel_case_links(&mut doc);
+    clients::prepare(&mut doc);
     doc
 }
 

@@ -70,6 +70,7 @@ pub async fn serve(
     open_files::raise_limit(settings.connections.max_connections);
     let Composition {
         router,
+        grpc,
         relays,
         consumers,
         dbs,
@@ -87,6 +88,7 @@ pub async fn serve(
     connections::serve(
         listener,
         app,
+        grpc,
         settings.connections,
         settings.grace,
         shutdown,

@@ -313,7 +313,7 @@ async fn up_runs_a_grouping_and_leaves_nothing_behind_when_killed() {
         .args(["up", "--topology=users+orders,payments+shipping"])
         .arg(format!("--listen=127.0.0.1:{port}"))
         .arg(format!("--data-dir={}", data.display()))
-        .stdout(Stdio::null())
+        .stdout(std::fs::File::create(dir.path().join("up.out")).unwrap())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
@@ -367,6 +367,24 @@ async fn up_runs_a_grouping_and_leaves_nothing_behind_when_killed() {
         3,
         "up and its two children"
     );
+    // The status table: every module ready, each in the process the grouping puts it in.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let table = loop {
+        let printed = std::fs::read_to_string(dir.path().join("up.out")).unwrap_or_default();
+        if printed.contains("deployment ready") {
+            break printed;
+        }
+        assert!(Instant::now() < deadline, "no status table: {printed}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    for module in ["users", "orders", "payments", "shipping"] {
+        assert!(
+            table
+                .lines()
+                .any(|line| line.trim_start().starts_with(module) && line.contains("ready")),
+            "{module} is not in the table:\n{table}"
+        );
+    }
 
     up.kill().unwrap();
     up.wait().unwrap();

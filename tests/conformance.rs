@@ -1,7 +1,8 @@
-//! Each module's contract holds the same whether it is called in-process or over HTTP:
-//! every check here runs against the local implementation and against the module's HTTP
-//! client talking to the module's router on a real loopback port. A caller cannot tell
-//! the two apart, which is what lets the composition root pick either.
+//! Each module's contract holds the same whether it is called in-process, over HTTP or
+//! over gRPC: every check here runs against the local implementation, against the
+//! module's HTTP client talking to the module's router, and against its gRPC client
+//! talking to its gRPC service, each on a real loopback port. A caller cannot tell the
+//! three apart, which is what lets the composition root pick any.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,8 +13,10 @@ use orders_api::{
 use payments_api::{PaymentFilter, PaymentStatus, PaymentsApi, PaymentsError};
 use runtime::db::Location;
 use runtime::events::{consumer_router, EventHandler, RemoteConsumer};
+use runtime::grpc::events::GrpcConsumer;
+use runtime::grpc::server::Server;
 use runtime::module::{Api, Apis, Local, Module};
-use runtime::peer::{http_client, Peer};
+use runtime::peer::{grpc_client, http_client, Peer};
 use shipping_api::{ShipmentFilter, ShippingApi, ShippingError};
 use tempfile::TempDir;
 use users_api::{NewUser, UsersApi, UsersError};
@@ -31,6 +34,36 @@ async fn serve(name: &'static str, router: axum::Router) -> Peer {
         &format!("http://{addr}"),
         http_client(Duration::from_secs(5)),
     )
+}
+
+/// Serves the gRPC routes `router` on a free loopback port (HTTP/2 without TLS); the
+/// server lives as long as the test's runtime.
+async fn serve_grpc(name: &'static str, router: axum::Router) -> Peer {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    Peer::new(
+        name,
+        &format!("http://{addr}"),
+        grpc_client(Duration::from_secs(5)),
+    )
+}
+
+/// `module`'s gRPC service serving `api`, with event delivery to `events` if given.
+async fn grpc_routes(
+    module: &'static Module,
+    api: &Api,
+    events: Option<Arc<dyn EventHandler>>,
+) -> axum::Router {
+    let mut server = Server::default();
+    (module.grpc.serve)(api, server.routes());
+    if let Some(handler) = events {
+        let consumers = [(module.name, handler)].into_iter().collect();
+        server
+            .routes()
+            .add_service(runtime::grpc::events::service(consumers));
+    }
+    server.router(None).await.unwrap()
 }
 
 /// A peer on a port where nothing listens.
@@ -61,6 +94,12 @@ async fn over_http(module: &'static Module, api: &Api) -> Api {
     (module.client)(serve(module.name, (module.router)(api)).await)
 }
 
+/// `module`'s contract over gRPC, to its service serving `api` on a loopback port.
+async fn over_grpc(module: &'static Module, api: &Api) -> Api {
+    let routes = grpc_routes(module, api, None).await;
+    (module.grpc.client)(serve_grpc(module.name, routes).await)
+}
+
 /// The users module open here, and the contracts a module calling it is given.
 async fn users_here(dir: &TempDir) -> (Local, Apis) {
     let users = open(&users::MODULE, dir, &Apis::default(), &[]).await;
@@ -88,19 +127,23 @@ fn order_for(user_id: Uuid, unit_price_cents: i64) -> PlaceOrder {
     }
 }
 
-/// The users module, local and over HTTP.
-async fn users_both_ways(dir: &TempDir) -> (Local, [Arc<dyn UsersApi>; 2]) {
+/// The sides every contract is checked from.
+const SIDES: [&str; 3] = ["local", "http", "grpc"];
+
+/// The users module, local, over HTTP and over gRPC.
+async fn users_every_way(dir: &TempDir) -> (Local, [Arc<dyn UsersApi>; 3]) {
     let module = open(&users::MODULE, dir, &Apis::default(), &[]).await;
-    let remote = over_http(&users::MODULE, &module.api).await;
+    let http = over_http(&users::MODULE, &module.api).await;
+    let grpc = over_grpc(&users::MODULE, &module.api).await;
     let local = module.api.get();
-    (module, [local, remote.get()])
+    (module, [local, http.get(), grpc.get()])
 }
 
 #[tokio::test]
-async fn users_contract_is_the_same_in_process_and_over_http() {
+async fn users_contract_is_the_same_in_process_over_http_and_over_grpc() {
     let dir = TempDir::new().unwrap();
-    let (_module, sides) = users_both_ways(&dir).await;
-    for (side, api) in ["local", "http"].into_iter().zip(sides) {
+    let (_module, sides) = users_every_way(&dir).await;
+    for (side, api) in SIDES.into_iter().zip(sides) {
         let email = format!("ada.{side}@example.com");
         let created = api.create(new_user(&email)).await.unwrap();
         assert_eq!(created.email, email);
@@ -133,7 +176,7 @@ async fn users_contract_is_the_same_in_process_and_over_http() {
 #[tokio::test]
 async fn users_list_pages_through_every_user_once() {
     let dir = TempDir::new().unwrap();
-    let (_module, sides) = users_both_ways(&dir).await;
+    let (_module, sides) = users_every_way(&dir).await;
     for i in 0..5 {
         sides[0]
             .create(new_user(&format!("u{i}@example.com")))
@@ -160,7 +203,7 @@ async fn users_list_pages_through_every_user_once() {
 }
 
 #[tokio::test]
-async fn orders_contract_is_the_same_in_process_and_over_http() {
+async fn orders_contract_is_the_same_in_process_over_http_and_over_grpc() {
     let dir = TempDir::new().unwrap();
     let (users, apis) = users_here(&dir).await;
     let buyer = users
@@ -170,11 +213,12 @@ async fn orders_contract_is_the_same_in_process_and_over_http() {
         .await
         .unwrap();
     let module = open(&orders::MODULE, &dir, &apis, &[]).await;
-    let remote = over_http(&orders::MODULE, &module.api).await;
+    let http = over_http(&orders::MODULE, &module.api).await;
+    let grpc = over_grpc(&orders::MODULE, &module.api).await;
     let local: Arc<dyn OrdersApi> = module.api.get();
-    for (side, api) in ["local", "http"]
+    for (side, api) in SIDES
         .into_iter()
-        .zip([local.clone(), remote.get()])
+        .zip([local.clone(), http.get(), grpc.get()])
     {
         let placed = api.place(order_for(buyer.id, 1999), None).await.unwrap();
         assert_eq!(
@@ -220,8 +264,8 @@ async fn orders_contract_is_the_same_in_process_and_over_http() {
     let listed = local.list(mine, PageRequest::default()).await.unwrap();
     assert_eq!(
         listed.data.len(),
-        4,
-        "two plain orders and two keyed ones, no repeats"
+        6,
+        "three plain orders and three keyed ones, no repeats"
     );
     let nobody = OrderFilter {
         user_id: Some(Uuid::now_v7()),
@@ -240,9 +284,10 @@ async fn orders_answer_unavailable_when_users_cannot_be_reached() {
     let mut apis = Apis::default();
     apis.insert(users_api::NAME, (users::MODULE.client)(dead_peer("users")));
     let module = open(&orders::MODULE, &dir, &apis, &[]).await;
-    let remote = over_http(&orders::MODULE, &module.api).await;
-    let sides: [Arc<dyn OrdersApi>; 2] = [module.api.get(), remote.get()];
-    for (side, api) in ["local", "http"].into_iter().zip(sides) {
+    let http = over_http(&orders::MODULE, &module.api).await;
+    let grpc = over_grpc(&orders::MODULE, &module.api).await;
+    let sides: [Arc<dyn OrdersApi>; 3] = [module.api.get(), http.get(), grpc.get()];
+    for (side, api) in SIDES.into_iter().zip(sides) {
         match api.place(order_for(Uuid::now_v7(), 1), None).await {
             Err(OrdersError::Other(problem)) => assert_eq!(problem.status, 503, "{side}"),
             other => panic!("{side}: expected 503, got {other:?}"),
@@ -276,13 +321,18 @@ async fn payments_charge_each_order_once_however_often_the_event_arrives() {
             .merge(consumer_router(payments_api::NAME, handler.clone())),
     )
     .await;
-    let remote_handler: Arc<dyn EventHandler> =
+    let http_handler: Arc<dyn EventHandler> =
         Arc::new(RemoteConsumer::new(peer.clone(), payments_api::NAME));
-    let remote_api = (payments::MODULE.client)(peer);
-    let handlers = [handler, remote_handler];
-    let apis: [Arc<dyn PaymentsApi>; 2] = [module.api.get(), remote_api.get()];
+    let http_api = (payments::MODULE.client)(peer);
+    let routes = grpc_routes(&payments::MODULE, &module.api, Some(handler.clone())).await;
+    let peer = serve_grpc(payments_api::NAME, routes).await;
+    let grpc_handler: Arc<dyn EventHandler> =
+        Arc::new(GrpcConsumer::new(peer.clone(), payments_api::NAME));
+    let grpc_api = (payments::MODULE.grpc.client)(peer);
+    let handlers = [handler, http_handler, grpc_handler];
+    let apis: [Arc<dyn PaymentsApi>; 3] = [module.api.get(), http_api.get(), grpc_api.get()];
 
-    for (side, handler) in ["local", "http"].into_iter().zip(handlers) {
+    for (side, handler) in SIDES.into_iter().zip(handlers) {
         let cheap = placed(1000);
         let dear = placed(1001);
         let batch = [cheap.clone(), dear.clone()];
@@ -331,8 +381,11 @@ async fn the_first_payment_outcome_settles_an_order_for_good() {
         consumer_router(orders_api::NAME, local.clone()),
     )
     .await;
-    let remote: Arc<dyn EventHandler> = Arc::new(RemoteConsumer::new(peer, orders_api::NAME));
-    for (side, handler) in ["local", "http"].into_iter().zip([local, remote]) {
+    let http: Arc<dyn EventHandler> = Arc::new(RemoteConsumer::new(peer, orders_api::NAME));
+    let routes = grpc_routes(&orders::MODULE, &module.api, Some(local.clone())).await;
+    let peer = serve_grpc(orders_api::NAME, routes).await;
+    let grpc: Arc<dyn EventHandler> = Arc::new(GrpcConsumer::new(peer, orders_api::NAME));
+    for (side, handler) in SIDES.into_iter().zip([local, http, grpc]) {
         let order = orders.place(order_for(buyer.id, 1), None).await.unwrap();
         let paid = runtime::events::envelope(&payments_api::PaymentAuthorized {
             payment_id: Uuid::now_v7(),
@@ -354,7 +407,7 @@ async fn the_first_payment_outcome_settles_an_order_for_good() {
 }
 
 #[tokio::test]
-async fn shipping_ships_each_paid_order_once_and_reads_the_same_both_ways() {
+async fn shipping_ships_each_paid_order_once_and_reads_the_same_every_way() {
     let dir = TempDir::new().unwrap();
     let module = open(&shipping::MODULE, &dir, &Apis::default(), &[]).await;
     let handler = module.events.clone().unwrap();
@@ -364,11 +417,17 @@ async fn shipping_ships_each_paid_order_once_and_reads_the_same_both_ways() {
             .merge(consumer_router(shipping_api::NAME, handler.clone())),
     )
     .await;
-    let remote_handler: Arc<dyn EventHandler> =
+    let http_handler: Arc<dyn EventHandler> =
         Arc::new(RemoteConsumer::new(peer.clone(), shipping_api::NAME));
-    let apis: [Arc<dyn ShippingApi>; 2] = [module.api.get(), (shipping::MODULE.client)(peer).get()];
+    let http_api = (shipping::MODULE.client)(peer);
+    let routes = grpc_routes(&shipping::MODULE, &module.api, Some(handler.clone())).await;
+    let peer = serve_grpc(shipping_api::NAME, routes).await;
+    let grpc_handler: Arc<dyn EventHandler> =
+        Arc::new(GrpcConsumer::new(peer.clone(), shipping_api::NAME));
+    let grpc_api = (shipping::MODULE.grpc.client)(peer);
+    let apis: [Arc<dyn ShippingApi>; 3] = [module.api.get(), http_api.get(), grpc_api.get()];
 
-    for (side, handler) in ["local", "http"].into_iter().zip([handler, remote_handler]) {
+    for (side, handler) in SIDES.into_iter().zip([handler, http_handler, grpc_handler]) {
         let order_id = Uuid::now_v7();
         let paid = runtime::events::envelope(&payments_api::PaymentAuthorized {
             payment_id: Uuid::now_v7(),
@@ -400,7 +459,7 @@ async fn shipping_ships_each_paid_order_once_and_reads_the_same_both_ways() {
             .list(ShipmentFilter::default(), PageRequest::default())
             .await
             .unwrap();
-        assert_eq!(all.data.len(), 2, "only the paid orders are shipped");
+        assert_eq!(all.data.len(), 3, "only the paid orders are shipped");
         assert!(matches!(
             api.get(Uuid::now_v7()).await,
             Err(ShippingError::NotFound)

@@ -107,7 +107,8 @@ pub struct ModuleArgs {
         help_heading = "Storage",
         long,
         env = "CLEAVE_DATA_DIR",
-        default_value = "./data"
+        default_value = "./data",
+        value_parser = data_dir
     )]
     pub data_dir: PathBuf,
 
@@ -122,15 +123,35 @@ pub struct ModuleArgs {
     )]
     pub database_url: Option<DatabaseUrl>,
 
+    /// Connections each local module may hold open to PostgreSQL. Writers commit
+    /// concurrently, so more connections take more writes at once, up to what the server's
+    /// cores and max_connections allow (shared by every process and module).
+    #[arg(help_heading = "Storage", long, env = "CLEAVE_DATABASE_POOL_SIZE", default_value_t = 16,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub database_pool_size: u32,
+
     #[command(flatten)]
     pub databases: DatabaseUrls,
+}
+
+/// A directory, or a path where one can be made: not an existing file.
+fn data_dir(text: &str) -> Result<PathBuf, String> {
+    let path = PathBuf::from(text);
+    if path.exists() && !path.is_dir() {
+        return Err(format!("`{text}` is a file; --data-dir names a directory"));
+    }
+    Ok(path)
 }
 
 impl ModuleArgs {
     /// Where `module` keeps its data: its own URL, else the shared one, else SQLite.
     pub fn location(&self, module: &str) -> Location {
         let own = self.databases.of(module);
-        Location::new(&self.data_dir, own.or(self.database_url.as_ref()))
+        Location::new(
+            &self.data_dir,
+            own.or(self.database_url.as_ref()),
+            self.database_pool_size,
+        )
     }
 }
 
@@ -158,6 +179,14 @@ pub struct ServeArgs {
     #[arg(help_heading = "Peers", long, env = "CLEAVE_PEER_TIMEOUT_MS", default_value_t = 5_000,
           value_parser = clap::value_parser!(u64).range(1..))]
     pub peer_timeout_ms: u64,
+
+    /// How modules in different processes call each other, and (with `--event-bus http`)
+    /// deliver events: `http`, HTTP/JSON; `grpc`, gRPC (protobuf over HTTP/2) on the same
+    /// port, told apart by its content type. Every process of a deployment takes the same
+    /// value. The public API at the gateway is HTTP/JSON either way, and modules in one
+    /// process call each other in memory.
+    #[arg(help_heading = "Peers", long, env = "CLEAVE_TRANSPORT", value_enum, default_value_t = Transport::Http)]
+    pub transport: Transport,
 
     /// Largest request body accepted, in bytes; larger ones are refused with 413, before a
     /// byte of them is read when their Content-Length says so.
@@ -213,8 +242,9 @@ pub struct ServeArgs {
 
     // Who may call the internal routes, and the policies on every hop.
     /// Secret shared by the processes of a deployment: required on their internal routes
-    /// (event delivery) and sent on calls to them. Without one, a process that serves
-    /// internal routes leaves them open to anyone who reaches its port.
+    /// (event delivery) and, with `--transport grpc`, on their gRPC services (but health
+    /// and reflection), and sent on calls to them. Without one, a process that serves
+    /// either leaves them open to anyone who reaches its port.
     #[arg(
         help_heading = "Peers",
         long,
@@ -229,8 +259,8 @@ pub struct ServeArgs {
     #[arg(help_heading = "Peers", long, env = "CLEAVE_INTERNAL_TOKEN_FILE")]
     pub internal_token_file: Option<PathBuf>,
 
-    /// Extra attempts for a GET to another module that got no answer (connection refused
-    /// or cut). Never after a timeout, never for a POST.
+    /// Extra attempts for a GET to another module (over gRPC, a get or a list) that got no
+    /// answer (connection refused or cut). Never after a timeout, never for a POST.
     #[arg(help_heading = "Peers", long, env = "CLEAVE_PEER_RETRIES", default_value_t = CallPolicy::default().retries)]
     pub peer_retries: u32,
 
@@ -284,9 +314,11 @@ pub struct ServeArgs {
     pub rate_limit: u32,
 
     // How events travel between modules in different processes.
-    /// `http`: the producer's relay posts them to the consumer's internal route. A URL,
-    /// `nats://host:4222`: through that NATS JetStream server's stream `CLEAVE_EVENTS`.
-    /// Events between modules of one process stay in memory either way.
+    /// `http`: the producer's relay posts them to the consumer's internal route. A broker's
+    /// URL: through that broker, `nats://host:4222` (NATS JetStream, the stream
+    /// `CLEAVE_EVENTS`), `redis://host:6379` (Redis Streams) or
+    /// `amqp://user:password@host:5672/%2f` (RabbitMQ). Events between modules of one
+    /// process stay in memory either way.
     #[arg(
         help_heading = "Events",
         long,
@@ -311,12 +343,29 @@ pub struct TelemetryArgs {
     /// to, at <url>/v1/traces. Off when absent.
     #[arg(help_heading = "Telemetry", long, env = "CLEAVE_OTLP_ENDPOINT")]
     pub otlp_endpoint: Option<String>,
+
+    /// Finished spans each process keeps in memory, the oldest dropped first, for the
+    /// gateway's /dashboard to draw recent requests as traces across processes. 0 keeps none.
+    #[arg(
+        help_heading = "Telemetry",
+        long,
+        env = "CLEAVE_RECENT_SPANS",
+        default_value_t = 4_096
+    )]
+    pub recent_spans: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum LogFormat {
     Text,
     Json,
+}
+
+/// The protocol of calls between modules in different processes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Transport {
+    Http,
+    Grpc,
 }
 
 impl Command {
@@ -328,6 +377,7 @@ impl Command {
                 json: args.telemetry.log_format == LogFormat::Json,
                 otlp_endpoint: args.telemetry.otlp_endpoint.clone(),
                 service: format!("cleave-{}", args.modules.role),
+                recent_spans: args.telemetry.recent_spans,
             },
             _ => runtime::telemetry::Settings {
                 service: "cleave".to_owned(),
@@ -341,8 +391,8 @@ impl Command {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EventBus {
     Http,
-    /// The URL of a NATS server with JetStream enabled.
-    Nats(String),
+    /// The URL of a broker: NATS with JetStream enabled, Redis, or RabbitMQ.
+    Broker(String),
 }
 
 impl std::str::FromStr for EventBus {
@@ -351,10 +401,12 @@ impl std::str::FromStr for EventBus {
     fn from_str(text: &str) -> Result<Self, Self::Err> {
         if text == "http" {
             Ok(Self::Http)
-        } else if text.starts_with("nats://") {
-            Ok(Self::Nats(text.to_owned()))
+        } else if runtime::bus::Kind::of(text).is_some() {
+            Ok(Self::Broker(text.to_owned()))
         } else {
-            Err(format!("`{text}` is neither `http` nor a nats:// URL"))
+            Err(format!(
+                "`{text}` is neither `http` nor a nats://, redis:// or amqp:// URL"
+            ))
         }
     }
 }
@@ -395,7 +447,7 @@ impl ServeArgs {
 mod tests {
     use clap::Parser;
 
-    use super::{Cli, EventBus};
+    use super::{Cli, EventBus, Location};
 
     #[test]
     fn the_internal_token_never_shows_in_debug_output() {
@@ -427,15 +479,36 @@ mod tests {
     }
 
     #[test]
-    fn the_event_bus_is_http_or_a_nats_url() {
+    fn the_pool_size_reaches_each_postgres_module() {
+        let cli = Cli::parse_from([
+            "cleave",
+            "--database-url",
+            "postgres://db/shop",
+            "--database-pool-size",
+            "48",
+        ]);
+        let Location::Postgres { pool_size, .. } = cli.serve.modules.location("orders") else {
+            panic!("orders is on PostgreSQL");
+        };
+        assert_eq!(pool_size, 48);
+        assert!(Cli::try_parse_from(["cleave", "--database-pool-size", "0"]).is_err());
+    }
+
+    #[test]
+    fn the_event_bus_is_http_or_a_broker_url() {
         let default = Cli::parse_from(["cleave"]);
         assert_eq!(default.serve.event_bus, EventBus::Http);
         let nats = Cli::parse_from(["cleave", "--event-bus", "nats://127.0.0.1:4222"]);
         assert_eq!(
             nats.serve.event_bus,
-            EventBus::Nats("nats://127.0.0.1:4222".to_owned())
+            EventBus::Broker("nats://127.0.0.1:4222".to_owned())
         );
-        assert!(Cli::try_parse_from(["cleave", "--event-bus", "kafka://x"]).is_err());
+        let redis = Cli::parse_from(["cleave", "--event-bus", "redis://127.0.0.1:6379"]);
+        assert_eq!(
+            redis.serve.event_bus,
+            EventBus::Broker("redis://127.0.0.1:6379".to_owned())
+        );
+        assert!(Cli::try_parse_from(["cleave", "--event-bus", "mqtt://x"]).is_err());
     }
 
     #[test]

@@ -61,6 +61,7 @@ impl Args for PeerUrls {
                 .help_heading("Peers")
                 .value_name("URL")
                 .default_value(format!("http://{}:8080", module.name))
+                .value_parser(peer_urls)
                 .help(help)
         }))
     }
@@ -68,6 +69,23 @@ impl Args for PeerUrls {
     fn augment_args_for_update(command: Command) -> Command {
         Self::augment_args(command)
     }
+}
+
+/// A peer's URLs, comma-separated: each must be http or https, with a host. Refused here,
+/// at start, rather than as a 503 on every call to the peer.
+fn peer_urls(text: &str) -> Result<String, String> {
+    for url in text.split(',').map(str::trim) {
+        let parsed = reqwest::Url::parse(url)
+            .map_err(|err| format!("`{url}` is not a URL ({err}); expected http://host:port"))?;
+        if !matches!(parsed.scheme(), "http" | "https")
+            || parsed.host_str().is_none_or(str::is_empty)
+        {
+            return Err(format!(
+                "`{url}` is not an http(s) URL with a host; expected http://host:port"
+            ));
+        }
+    }
+    Ok(text.to_owned())
 }
 
 impl FromArgMatches for PeerUrls {

@@ -1,6 +1,10 @@
 //! The accept loop: each connection served over HTTP/1 by hyper, within bounds that keep
 //! hostile clients from taking the process's memory or sockets — how many connections are
 //! open, how large a request's head may be, and how long a client may keep one waiting.
+//!
+//! A process that speaks gRPC to its peers (`--transport grpc`) also serves HTTP/2 without
+//! TLS on the same port (told from HTTP/1 by its first bytes), and sends each request of
+//! type `application/grpc` to its gRPC routes, any other to its HTTP ones.
 
 use std::io;
 use std::net::SocketAddr;
@@ -12,7 +16,8 @@ use axum::Router;
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::Request;
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::{GracefulShutdown, Watcher};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -48,6 +53,7 @@ pub struct ConnectionLimits {
 pub(super) async fn serve(
     listener: TcpListener,
     app: Router,
+    grpc: Option<Router>,
     limits: ConnectionLimits,
     grace: Duration,
     shutdown: CancellationToken,
@@ -74,6 +80,7 @@ pub(super) async fn serve(
             Ok((stream, remote)) => {
                 let connection = Connection {
                     app: app.clone(),
+                    grpc: grpc.clone(),
                     limits,
                     remote,
                     accepted: Instant::now(),
@@ -118,6 +125,8 @@ fn is_connection_error(err: &io::Error) -> bool {
 /// One accepted connection and what it is served with.
 struct Connection {
     app: Router,
+    /// The gRPC routes, in a process that speaks gRPC to its peers.
+    grpc: Option<Router>,
     limits: ConnectionLimits,
     remote: SocketAddr,
     accepted: Instant,
@@ -129,6 +138,7 @@ impl Connection {
     async fn serve(self, stream: TcpStream, watcher: Watcher, shutdown: CancellationToken) {
         let Connection {
             app,
+            grpc,
             limits,
             remote,
             accepted,
@@ -148,28 +158,51 @@ impl Connection {
             () = shutdown.cancelled() => return,
         }
         let requests = Requests::default();
+        let speaks_grpc = grpc.is_some();
         let io = Watched::new(stream, limits.deadlines, accepted, requests.clone());
         let service = hyper::service::service_fn(move |mut request: Request<Incoming>| {
             // The client's address keys the gateway's rate limit.
             request.extensions_mut().insert(ConnectInfo(remote));
             let serving = requests.start();
-            let response = app.clone().oneshot(request);
+            let routes = match &grpc {
+                Some(grpc) if runtime::grpc::is_grpc(&request) => grpc,
+                _ => &app,
+            };
+            let response = routes.clone().oneshot(request);
             async move {
                 let response = response.await;
                 drop(serving);
                 response
             }
         });
-        let connection = http1::Builder::new()
-            // `Watched` keeps the deadlines: hyper's header timer would also close idle
-            // kept-alive connections at the header's deadline.
+        let mut http1 = http1::Builder::new();
+        // `Watched` keeps the deadlines: hyper's header timer would also close idle
+        // kept-alive connections at the header's deadline.
+        http1
             .header_read_timeout(None)
             .max_header_size(limits.max_header_bytes)
             // The read buffer needs no more room than a head: left to grow, it would double
             // for a client that sends a long head in pieces.
-            .max_buf_size(limits.max_header_bytes.max(SMALLEST_BUFFER))
-            .serve_connection(TokioIo::new(io), service);
-        if let Err(err) = watcher.watch(connection).await {
+            .max_buf_size(limits.max_header_bytes.max(SMALLEST_BUFFER));
+        let served = if speaks_grpc {
+            let mut both = auto::Builder::new(TokioExecutor::new());
+            // hyper-util's builder for both versions has no bound on the head alone: the
+            // bound on the read buffer is what keeps a long head out (431 all the same).
+            both.http1()
+                .header_read_timeout(None)
+                .max_buf_size(limits.max_header_bytes.max(SMALLEST_BUFFER));
+            both.http2()
+                .max_header_list_size(u32::try_from(limits.max_header_bytes).unwrap_or(u32::MAX));
+            watcher
+                .watch(both.serve_connection(TokioIo::new(io), service))
+                .await
+        } else {
+            watcher
+                .watch(http1.serve_connection(TokioIo::new(io), service))
+                .await
+                .map_err(Into::into)
+        };
+        if let Err(err) = served {
             tracing::debug!(%remote, error = %err, "connection closed on an error");
         }
     }

@@ -286,3 +286,78 @@ async fn help_comes_in_sections_naming_every_module_with_examples() {
         "-h is not the short help:\n{short}"
     );
 }
+
+/// The first line of what `output` printed that is not blank.
+fn first_line(output: &Output) -> String {
+    printed(output)
+        .lines()
+        .find(|line| !line.trim().is_empty())
+        .unwrap_or_default()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn a_peer_url_that_is_not_http_with_a_host_is_refused_at_start() {
+    let dir = TempDir::new().unwrap();
+    let data = path_text(&dir, "data");
+    for url in [
+        "notaurl",
+        "ftp://x",
+        "http://",
+        "http://users:8080,nats://other",
+    ] {
+        // Should it serve anyway, it would do so on a free port and in a scratch directory.
+        let output = cleave(&[
+            "--role=gateway",
+            "--listen",
+            "127.0.0.1:0",
+            "--data-dir",
+            &data,
+            "--users-url",
+            url,
+        ])
+        .await;
+        assert_eq!(output.status.code(), Some(2), "{url}: {}", printed(&output));
+        let line = first_line(&output);
+        assert!(
+            line.contains("--users-url") && line.contains("http://host:port"),
+            "{url}: {line}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_data_dir_that_is_a_file_is_refused_saying_so() {
+    let dir = TempDir::new().unwrap();
+    let file = path_text(&dir, "a-file");
+    std::fs::write(&file, "not a directory").unwrap();
+    let output = cleave(&["migrate", "--role=users", "--data-dir", &file]).await;
+    assert_eq!(output.status.code(), Some(2), "{}", printed(&output));
+    let line = first_line(&output);
+    assert!(
+        line.contains(&file) && line.contains("is a file") && line.contains("--data-dir"),
+        "{line}"
+    );
+}
+
+#[tokio::test]
+async fn a_port_in_use_names_what_to_check() {
+    let dir = TempDir::new().unwrap();
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let output = cleave(&[
+        "--role=users",
+        "--listen",
+        &addr,
+        "--data-dir",
+        &path_text(&dir, "data"),
+    ])
+    .await;
+    assert!(!output.status.success(), "{}", printed(&output));
+    let said = printed(&output);
+    assert!(
+        said.contains(&addr) && said.contains("another process") && said.contains("--listen"),
+        "{said}"
+    );
+    assert!(!said.contains("panicked"), "{said}");
+}

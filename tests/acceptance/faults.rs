@@ -130,7 +130,16 @@ pub(crate) async fn orders_killed_mid_stream(shape: Shape) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn split_peer_down_is_a_prompt_503() {
-    let app = Topology::start(Shape::Split).await;
+    peer_down_is_a_prompt_503(Shape::Split).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn grpc_split_peer_down_is_a_prompt_503() {
+    peer_down_is_a_prompt_503(Shape::GrpcSplit).await;
+}
+
+async fn peer_down_is_a_prompt_503(shape: Shape) {
+    let app = Topology::start(shape).await;
     let ada = app.create_user("ada@example.com").await;
     let books = [("BOOK-1", 2, 1999)];
     let first = id(&app.place_order(ada, &books).await);

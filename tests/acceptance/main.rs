@@ -7,22 +7,29 @@
 //! `containers::<scenario>` (the split shape as a container of the image per process,
 //! talking by name on a bridge network; run where a Docker engine answers), `postgres_all_in_one::<scenario>` and
 //! `postgres_split::<scenario>` (the first two with every module in a PostgreSQL database
-//! of a throwaway cluster; run where PostgreSQL 15 is installed) and
-//! `nats_split::<scenario>` (the split shape with events carried by a real
-//! `nats-server -js` the test starts; run where it is installed). The product promises
-//! the same behaviour in every shape, so the same scenario must pass in all seven.
+//! of a throwaway cluster; run where PostgreSQL 15 is installed),
+//! `nats_split::<scenario>`, `redis_split::<scenario>` and `rabbitmq_split::<scenario>` (the
+//! split shape with events carried by a real `nats-server -js`, `redis-server` or
+//! RabbitMQ node the test starts; run where it is installed) and `grpc_split::<scenario>`
+//! (the split shape with modules calling each other and delivering events over gRPC,
+//! `--transport grpc`). The product promises the same behaviour in every shape, so the
+//! same scenario must pass in all ten.
 
 mod audit;
 mod balance;
 mod broker_full;
+mod buses;
 mod chaos;
 mod cli;
 mod committed;
 mod contract;
+mod deployment;
 mod docker;
 mod fault_switch;
 mod faults;
 mod flows;
+mod generated_client;
+mod grpcio;
 mod hops;
 mod hostile;
 mod image;
@@ -30,9 +37,12 @@ mod inputs;
 mod internal;
 mod load;
 mod manifests;
+mod metrics;
 mod nats;
 mod partition;
 mod postgres;
+mod rabbitmq;
+mod redis;
 mod replicas;
 mod storage;
 mod stub;
@@ -40,8 +50,9 @@ mod support;
 mod telemetry;
 
 /// Generates `all_in_one::$scenario`, `split::$scenario`, `mixed::$scenario`,
-/// `containers::$scenario`, `postgres_all_in_one::$scenario`, `postgres_split::$scenario`
-/// and `nats_split::$scenario`, each calling `$theme::$scenario(Shape::…)`.
+/// `containers::$scenario`, `postgres_all_in_one::$scenario`, `postgres_split::$scenario`,
+/// `nats_split::$scenario`, `redis_split::$scenario`, `rabbitmq_split::$scenario` and
+/// `grpc_split::$scenario`, each calling `$theme::$scenario(Shape::…)`.
 macro_rules! in_every_topology {
     ($($theme:ident::$scenario:ident),+ $(,)?) => {
         in_every_topology!(@shape all_in_one, AllInOne, $($theme::$scenario),+);
@@ -51,6 +62,9 @@ macro_rules! in_every_topology {
         in_every_topology!(@shape postgres_all_in_one, PostgresAllInOne, $($theme::$scenario),+);
         in_every_topology!(@shape postgres_split, PostgresSplit, $($theme::$scenario),+);
         in_every_topology!(@shape nats_split, NatsSplit, $($theme::$scenario),+);
+        in_every_topology!(@shape grpc_split, GrpcSplit, $($theme::$scenario),+);
+        in_every_topology!(@shape redis_split, RedisSplit, $($theme::$scenario),+);
+        in_every_topology!(@shape rabbitmq_split, RabbitmqSplit, $($theme::$scenario),+);
     };
     (@shape $module:ident, $shape:ident, $($theme:ident::$scenario:ident),+) => {
         mod $module {
@@ -61,9 +75,8 @@ macro_rules! in_every_topology {
                     let shape = Shape::$shape;
                     let runs_here = match shape {
                         Shape::Containers => crate::docker::available(),
-                        Shape::NatsSplit => crate::nats::available(),
                         _ if shape.on_postgres() => crate::postgres::cluster().is_some(),
-                        _ => true,
+                        _ => crate::buses::available(shape),
                     };
                     if runs_here {
                         crate::$theme::$scenario(shape).await;

@@ -1,19 +1,16 @@
 //! Events through NATS JetStream: a real `nats-server -js` of the test's own, on a free
 //! loopback port with its store in the test's directory. The `nats_split::<scenario>`
-//! tests run every topology scenario with it; here, the broker itself is killed.
+//! tests run every topology scenario with it, `buses` what every broker is held to; here,
+//! the broker comes back on a new store.
 
 use std::fs::OpenOptions;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock, PoisonError};
 use std::time::Duration;
 
-use async_nats::jetstream::consumer::PullConsumer;
-use reqwest::StatusCode;
-
-use crate::support::{free_addr, http_client, id, poll_until, Module, Shape, Topology};
+use crate::support::{free_addr, id, poll_until, Shape, Topology};
 
 const READY_TIMEOUT: Duration = Duration::from_secs(20);
 
@@ -144,6 +141,22 @@ impl Broker {
         self.launch(None).await;
     }
 
+    /// Publishes a message that is no envelope on the subject payments consumes.
+    pub(crate) async fn add_undecodable(&self) {
+        let client = async_nats::connect(self.url())
+            .await
+            .expect("the test connects to the broker");
+        async_nats::jetstream::new(client)
+            .publish(
+                "cleave.events.payments.orders.order_placed",
+                "not an envelope".into(),
+            )
+            .await
+            .expect("the message is sent")
+            .await
+            .expect("the stream stores it");
+    }
+
     /// Starts the broker again, same port and store, its store bounded by `max_file_store`.
     pub(crate) async fn restart_with_store_limit(&self, max_file_store: u64) {
         self.launch(Some(max_file_store)).await;
@@ -172,178 +185,6 @@ pub(crate) fn series_value(exposition: &str, series: &str) -> f64 {
         .filter_map(|line| line.strip_prefix(series))
         .filter_map(|rest| rest.trim().parse::<f64>().ok())
         .sum()
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn nats_split_broker_killed_while_orders_keep_coming() {
-    const ORDERS: usize = 60;
-    const PACE: Duration = Duration::from_millis(40);
-    if !available() {
-        return;
-    }
-    let app = Topology::start(Shape::NatsSplit).await;
-    let ada = app.create_user("ada@example.com").await;
-    let placed = AtomicUsize::new(0);
-
-    let place = async {
-        let mut orders = Vec::with_capacity(ORDERS);
-        for n in 0..ORDERS {
-            let sku = format!("BOOK-{n}");
-            orders.push(id(&app.place_order(ada, &[(&sku, 1, 1999)]).await));
-            placed.fetch_add(1, Ordering::SeqCst);
-            tokio::time::sleep(PACE).await;
-        }
-        orders
-    };
-    let crash = async {
-        tokio::time::sleep(Duration::from_millis(600)).await;
-        app.broker().kill();
-        let at_kill = placed.load(Ordering::SeqCst);
-        tokio::time::sleep(Duration::from_secs(1)).await;
-        let while_down = placed.load(Ordering::SeqCst) - at_kill;
-        app.broker().restart().await;
-        while_down
-    };
-    let (orders, placed_while_down) = futures::join!(place, crash);
-    assert!(
-        placed_while_down > 0,
-        "no order was placed while the broker was down"
-    );
-
-    app.assert_all_paid_once(&orders).await;
-
-    // The events went through the stream, not over the processes' internal routes.
-    let http = http_client();
-    for module in [Module::Orders, Module::Payments] {
-        let url = format!("{}/metrics", app.process_of(module).url());
-        let reply = http.get(&url).send().await.expect("/metrics answers");
-        assert_eq!(reply.status(), StatusCode::OK);
-        let text = reply.text().await.expect("/metrics reads");
-        assert!(!text.contains("/internal/events"), "{text}");
-        let applied = series_value(
-            &text,
-            &format!(
-                "cleave_events_delivered_total{{subscriber=\"{}\"}}",
-                module.name()
-            ),
-        );
-        assert!(
-            applied >= ORDERS as f64,
-            "{} applied {applied} events for {ORDERS} orders:\n{text}",
-            module.name()
-        );
-    }
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn nats_split_modules_start_while_the_broker_is_down() {
-    if !available() {
-        return;
-    }
-    let app = Topology::start(Shape::NatsSplit).await;
-    let ada = app.create_user("ada@example.com").await;
-    app.broker().kill();
-    for module in [Module::Orders, Module::Payments] {
-        app.kill(module);
-        app.restart(module).await;
-    }
-
-    let mut orders = Vec::new();
-    for n in 0..5 {
-        let sku = format!("BOOK-{n}");
-        orders.push(id(&app.place_order(ada, &[(&sku, 1, 1999)]).await));
-    }
-    // Give the relay time to try, and fail, to publish.
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    for &order_id in &orders {
-        let order = app.order(order_id).await;
-        assert_eq!(
-            order["status"], "pending",
-            "settled without a broker: {order}"
-        );
-    }
-
-    app.broker().restart().await;
-    app.assert_all_paid_once(&orders).await;
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn nats_split_consumers_stop_gracefully_on_sigterm() {
-    if !available() {
-        return;
-    }
-    let app = Topology::start(Shape::NatsSplit).await;
-    let ada = app.create_user("ada@example.com").await;
-    let first = id(&app.place_order(ada, &[("BOOK-1", 1, 1999)]).await);
-    app.assert_all_paid_once(&[first]).await;
-
-    // Both hold a consumer task (and a relay) that must end with the process.
-    for module in [Module::Payments, Module::Orders] {
-        let process = app.process_of(module);
-        let status = process.terminate(Duration::from_secs(10)).await;
-        assert!(
-            status.success(),
-            "SIGTERM ended {} with {status}",
-            module.name()
-        );
-    }
-    for module in [Module::Orders, Module::Payments] {
-        app.restart(module).await;
-    }
-    let second = id(&app.place_order(ada, &[("BOOK-2", 1, 1999)]).await);
-    app.assert_all_paid_once(&[first, second]).await;
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn nats_split_an_undecodable_event_comes_again_and_holds_up_nothing() {
-    if !available() {
-        return;
-    }
-    let app = Topology::start(Shape::NatsSplit).await;
-    let ada = app.create_user("ada@example.com").await;
-    let first = id(&app.place_order(ada, &[("BOOK-1", 1, 1999)]).await);
-    app.assert_all_paid_once(&[first]).await;
-
-    // A message no module wrote, on the subject payments consumes.
-    let client = async_nats::connect(app.broker().url())
-        .await
-        .expect("the test connects to the broker");
-    let jetstream = async_nats::jetstream::new(client);
-    jetstream
-        .publish(
-            "cleave.events.payments.orders.order_placed",
-            "not an envelope".into(),
-        )
-        .await
-        .expect("the message is sent")
-        .await
-        .expect("the stream stores it");
-
-    let second = id(&app.place_order(ada, &[("BOOK-2", 1, 1999)]).await);
-    app.assert_all_paid_once(&[first, second]).await;
-
-    // It is neither applied nor dropped: handed back, it keeps coming to payments.
-    let consumer: PullConsumer = jetstream
-        .get_consumer_from_stream("payments", "CLEAVE_EVENTS")
-        .await
-        .expect("payments has its durable consumer");
-    poll_until(
-        "the undecodable event to be delivered again",
-        Duration::from_secs(10),
-        || async {
-            let info = consumer.get_info().await.map_err(|err| err.to_string())?;
-            let waiting = info.num_ack_pending as u64 + info.num_pending;
-            if info.num_redelivered >= 1 && waiting == 1 {
-                Ok(())
-            } else {
-                Err(format!(
-                    "redelivered {}, waiting {waiting}",
-                    info.num_redelivered
-                ))
-            }
-        },
-    )
-    .await;
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -19,6 +19,7 @@ use serde_json::{json, Value};
 use tempfile::TempDir;
 use uuid::Uuid;
 
+use crate::buses::Server;
 use crate::docker::Containers;
 use crate::nats::Broker;
 use crate::postgres::{self, Database};
@@ -55,6 +56,13 @@ pub(crate) enum Shape {
     /// The split shape with events between processes carried by a NATS JetStream server
     /// of the test's own (`--event-bus nats://…`).
     NatsSplit,
+    /// The split shape with modules calling each other, and delivering events, over gRPC
+    /// (`--transport grpc`).
+    GrpcSplit,
+    /// The split shape with events carried by Redis Streams (`--event-bus redis://…`).
+    RedisSplit,
+    /// The split shape with events carried by RabbitMQ (`--event-bus amqp://…`).
+    RabbitmqSplit,
 }
 
 impl Shape {
@@ -72,9 +80,13 @@ impl Shape {
     fn roles(self) -> &'static [&'static str] {
         match self {
             Shape::AllInOne | Shape::PostgresAllInOne => &["all"],
-            Shape::Split | Shape::Containers | Shape::PostgresSplit | Shape::NatsSplit => {
-                &["gateway", "users", "orders", "payments", "shipping"]
-            }
+            Shape::Split
+            | Shape::Containers
+            | Shape::PostgresSplit
+            | Shape::NatsSplit
+            | Shape::GrpcSplit
+            | Shape::RedisSplit
+            | Shape::RabbitmqSplit => &["gateway", "users", "orders", "payments", "shipping"],
             Shape::Mixed => &["gateway,users,orders", "payments,shipping"],
         }
     }
@@ -213,6 +225,18 @@ impl Process {
             child: Mutex::new(None),
         };
         process.launch();
+        process
+    }
+
+    /// Starts another process with this one's arguments on `addr`, logging beside it, and
+    /// waits until it is ready: a replica, where the module's data is in a database both
+    /// processes share.
+    pub(crate) async fn replica(&self, label: &str, addr: SocketAddr) -> Self {
+        // Without the trailing `--listen <addr>` that `spawn` added.
+        let args = self.args[..self.args.len() - 2].to_vec();
+        let log = self.log.with_file_name(format!("{label}.log"));
+        let process = Self::spawn(label, addr, args, &self.log_level, log);
+        process.wait_ready().await;
         process
     }
 
@@ -379,7 +403,7 @@ pub(crate) struct Topology {
     containers: Option<Containers>,
     _database: Option<Database>,
     // After the processes, so that they never outlive their broker.
-    broker: Option<Broker>,
+    broker: Option<Server>,
     _dir: TempDir,
     http: reqwest::Client,
 }
@@ -445,12 +469,7 @@ impl Topology {
                 .expect("PostgreSQL shapes run only where PostgreSQL is installed")
                 .create_database()
         });
-        let broker = match shape {
-            Shape::NatsSplit => {
-                Some(Broker::start(dir.path().join("nats"), options.broker_max_file_store).await)
-            }
-            _ => None,
-        };
+        let broker = Server::start(shape, dir.path(), options).await;
         let roles = shape.roles();
         let addrs: Vec<SocketAddr> = roles.iter().map(|_| free_addr()).collect();
         let peer_url = |module: Module| {
@@ -495,6 +514,9 @@ impl Topology {
                 }
                 if let Some(broker) = &broker {
                     args.extend(["--event-bus".to_owned(), broker.url()]);
+                }
+                if shape == Shape::GrpcSplit {
+                    args.extend(["--transport".to_owned(), "grpc".to_owned()]);
                 }
                 args.extend(options.args.iter().cloned());
                 let log = dir.path().join(format!("{name}.log"));
@@ -544,9 +566,15 @@ impl Topology {
 
     /// The NATS server carrying the events, in [`Shape::NatsSplit`].
     pub(crate) fn broker(&self) -> &Broker {
-        self.broker
-            .as_ref()
-            .expect("this topology has a NATS server")
+        match &self.broker {
+            Some(Server::Nats(broker)) => broker,
+            _ => panic!("this topology has no NATS server"),
+        }
+    }
+
+    /// The broker carrying the events, in the shapes that have one.
+    pub(crate) fn bus(&self) -> &Server {
+        self.broker.as_ref().expect("this topology has a broker")
     }
 
     /// Every process, the gateway first.

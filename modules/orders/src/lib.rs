@@ -3,11 +3,13 @@
 //! Its contract is the `orders-api` crate. It knows the users module only through
 //! `UsersApi`, and the payments module only through the events of `payments-api`.
 //! Inside: the rules ([`rules`]), the SQL (`store`), the local implementation
-//! (`service`), the handler of payment events (`events`), the router and the client; all
+//! (`service`), the handler of payment events (`events`), the router and the client, the
+//! contract over gRPC (`grpc`: its messages, server and client); all
 //! the binary sees of it is [`MODULE`].
 
 mod client;
 mod events;
+mod grpc;
 mod router;
 mod rules;
 mod service;
@@ -18,7 +20,7 @@ use std::sync::Arc;
 use orders_api::{OrderPlaced, OrdersApi};
 use payments_api::{PaymentAuthorized, PaymentDeclined};
 use runtime::db::Migrations;
-use runtime::module::{no_flags, Api, Module, Opened};
+use runtime::module::{no_flags, Api, Grpc, Module, Opened};
 use users_api::UsersApi;
 use utoipa::OpenApi;
 use vocab::events::Event;
@@ -44,6 +46,16 @@ pub static MODULE: Module = Module {
         })
     },
     client: |peer| Api::new::<dyn OrdersApi>(Arc::new(client::OrdersClient::new(peer))),
+    grpc: Grpc {
+        service: grpc::SERVICE,
+        descriptor: grpc::DESCRIPTOR,
+        client: |peer| {
+            Api::new::<dyn OrdersApi>(Arc::new(grpc::client::GrpcOrdersClient::new(peer)))
+        },
+        serve: |api, routes| {
+            routes.add_service(grpc::server::server(api.get::<dyn OrdersApi>()));
+        },
+    },
     router: |api| router::router(api.get::<dyn OrdersApi>()),
     openapi: router::OrdersDoc::openapi,
     flags: no_flags,

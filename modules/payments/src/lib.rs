@@ -7,6 +7,7 @@
 
 mod client;
 mod events;
+mod grpc;
 mod processor;
 mod router;
 mod service;
@@ -17,7 +18,7 @@ use std::sync::Arc;
 use orders_api::OrderPlaced;
 use payments_api::{PaymentAuthorized, PaymentDeclined, PaymentsApi};
 use runtime::db::Migrations;
-use runtime::module::{Api, Module, Opened};
+use runtime::module::{Api, Grpc, Module, Opened};
 use utoipa::OpenApi;
 use vocab::events::Event;
 
@@ -41,6 +42,16 @@ pub static MODULE: Module = Module {
         })
     },
     client: |peer| Api::new::<dyn PaymentsApi>(Arc::new(client::PaymentsClient::new(peer))),
+    grpc: Grpc {
+        service: grpc::SERVICE,
+        descriptor: grpc::DESCRIPTOR,
+        client: |peer| {
+            Api::new::<dyn PaymentsApi>(Arc::new(grpc::client::GrpcPaymentsClient::new(peer)))
+        },
+        serve: |api, routes| {
+            routes.add_service(grpc::server::server(api.get::<dyn PaymentsApi>()));
+        },
+    },
     router: |api| router::router(api.get::<dyn PaymentsApi>()),
     openapi: router::PaymentsDoc::openapi,
     flags: processor::flags,

@@ -71,7 +71,7 @@ pub fn consumer_path(module: &str) -> String {
 /// The largest batch of events a consumer accepts. It is set apart from the public body
 /// limit: a batch refused for its size would be retried forever and hold up every event
 /// behind it.
-const BATCH_BODY_LIMIT: usize = 16 * 1024 * 1024;
+pub(crate) const BATCH_BODY_LIMIT: usize = 16 * 1024 * 1024;
 
 /// Serves a module's [`EventHandler`] at [`consumer_path`].
 pub fn consumer_router(module: &str, handler: Arc<dyn EventHandler>) -> Router {

@@ -47,7 +47,7 @@ impl InternalToken {
         self.0.authorization.clone()
     }
 
-    fn admits(&self, authorization: Option<&HeaderValue>) -> bool {
+    pub(crate) fn admits(&self, authorization: Option<&HeaderValue>) -> bool {
         let Some(token) = authorization.and_then(|v| v.as_bytes().strip_prefix(SCHEME.as_bytes()))
         else {
             return false;

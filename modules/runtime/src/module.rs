@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use axum::Router;
+use tonic::service::RoutesBuilder;
 
 use crate::db::{Db, Location, Migrations};
 use crate::events::EventHandler;
@@ -34,6 +35,8 @@ pub struct Module {
     pub open: fn(Opening<'_>) -> anyhow::Result<Opened>,
     /// Its contract over HTTP, for a process where it is not local.
     pub client: fn(Peer) -> Api,
+    /// Its contract over gRPC, beside HTTP (`--transport grpc`).
+    pub grpc: Grpc,
     /// Its public routes, serving any implementation of its contract: the local one, or
     /// the client at a gateway.
     pub router: fn(&Api) -> Router,
@@ -41,6 +44,21 @@ pub struct Module {
     pub openapi: fn() -> utoipa::openapi::OpenApi,
     /// Flags of its own (such as payments' `--payment-limit-cents`), read back by `open`.
     pub flags: fn() -> Vec<clap::Arg>,
+}
+
+/// A module's contract over gRPC: generated from the `.proto` file beside its contract
+/// crate, and checked against the contract's types by a test of the module's.
+pub struct Grpc {
+    /// Its service's full name (`cleave.orders.v1.Orders`), as health checks and
+    /// reflection list it.
+    pub service: &'static str,
+    /// Its `.proto` files compiled, with those they import (a `FileDescriptorSet`): what
+    /// server reflection tells generic clients.
+    pub descriptor: &'static [u8],
+    /// Its contract over gRPC, for a process where it is not local.
+    pub client: fn(Peer) -> Api,
+    /// Adds its service, serving any implementation of its contract, to a process's.
+    pub serve: fn(&Api, &mut RoutesBuilder),
 }
 
 impl std::fmt::Debug for Module {
@@ -66,6 +84,9 @@ impl Module {
             apis,
             flags,
         })?;
+        if opened.events.is_some() {
+            crate::metrics::consumer_at_zero(self.name);
+        }
         Ok(Local {
             module: self,
             db,

@@ -14,7 +14,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 use uuid::Uuid;
 
-use crate::db::{Conn, Db, Tx};
+use crate::db::{Db, Tx};
 use crate::events::EventHandler;
 use crate::metrics::{EVENTS_DELIVERED, EVENTS_REDELIVERED};
 use crate::on_tx;
@@ -32,16 +32,9 @@ const FIRST_RETRY: Duration = Duration::from_millis(100);
 const LAST_RETRY: Duration = Duration::from_secs(1);
 
 /// Appends an event inside the caller's transaction; the relay is woken once it commits.
+/// On PostgreSQL the row also records the transaction's id (the column's default), which
+/// orders delivery: writers commit concurrently, with no lock between them.
 pub async fn append(tx: &mut Tx<'_>, event: &Envelope) -> sqlx::Result<()> {
-    if let Conn::Postgres(conn) = tx.conn() {
-        // PostgreSQL hands out `seq` when the row is inserted, not when it commits: with
-        // several writers, seq 6 could commit before seq 5, the relay move past 5 and
-        // never deliver it. Holding this lock (one per schema) from the insert to the
-        // commit makes events commit in `seq` order. SQLite has one writer: in order.
-        sqlx::query("SELECT pg_advisory_xact_lock(hashtext(current_schema() || '.outbox'))")
-            .execute(&mut **conn)
-            .await?;
-    }
     on_tx!(tx, |conn| sqlx::query(
         "INSERT INTO outbox (id, topic, occurred_at, request_id, traceparent, payload) \
          VALUES ($1, $2, $3, $4, $5, $6)",
@@ -75,6 +68,9 @@ pub struct Relay {
 
 impl Relay {
     pub fn new(db: Db, subscribers: Vec<Subscriber>) -> Self {
+        for subscriber in &subscribers {
+            crate::metrics::subscriber_at_zero(subscriber.name);
+        }
         Self { db, subscribers }
     }
 
@@ -87,7 +83,7 @@ impl Relay {
                 wake: self.db.events_committed().subscribe(),
                 backlog: Backlog::new(&subscriber),
                 subscriber,
-                attempted: 0,
+                attempted: Place::default(),
             };
             delivery.run(shutdown.clone())
         });
@@ -95,17 +91,45 @@ impl Relay {
     }
 }
 
+/// A place in a module's outbox: rows are delivered in this order, and a subscriber's
+/// cursor is the place of the last row it has applied. On SQLite one writer commits rows
+/// in `seq` order and `txid` is always 0; on PostgreSQL `txid` is the id of the
+/// transaction that wrote the row (see [`Delivery::step_postgres`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct Place {
+    pub(crate) txid: i64,
+    pub(crate) seq: i64,
+}
+
 const ENSURE_CURSOR: &str =
     "INSERT INTO outbox_cursor (subscriber, last_seq) VALUES ($1, 0) ON CONFLICT DO NOTHING";
-const READ_CURSOR: &str = "SELECT last_seq FROM outbox_cursor WHERE subscriber = $1";
-const READ_BATCH: &str = "SELECT seq, id, topic, occurred_at, request_id, traceparent, payload \
-                          FROM outbox WHERE seq > $1 ORDER BY seq LIMIT $2";
-const ADVANCE: &str = "UPDATE outbox_cursor SET last_seq = $1 WHERE subscriber = $2";
+const SQLITE_READ_CURSOR: &str = "SELECT last_seq FROM outbox_cursor WHERE subscriber = $1";
+const SQLITE_READ_BATCH: &str =
+    "SELECT 0 AS txid, seq, id, topic, occurred_at, request_id, traceparent, payload \
+     FROM outbox WHERE seq > $1 ORDER BY seq LIMIT $2";
+const SQLITE_ADVANCE: &str = "UPDATE outbox_cursor SET last_seq = $1 WHERE subscriber = $2";
 // Rows every subscriber has seen are no longer needed.
-const PRUNE: &str = "DELETE FROM outbox WHERE seq <= (SELECT MIN(last_seq) FROM outbox_cursor)";
+const SQLITE_PRUNE: &str =
+    "DELETE FROM outbox WHERE seq <= (SELECT MIN(last_seq) FROM outbox_cursor)";
+const PG_LOCK_CURSOR: &str = "SELECT last_txid, last_seq FROM outbox_cursor \
+                              WHERE subscriber = $1 FOR UPDATE SKIP LOCKED";
+// Only rows of transactions older than every transaction still running: their set is
+// final, so nothing can later appear before the cursor. `pg_current_snapshot()` is the
+// statement's own snapshot, the one the rows are read in.
+const PG_READ_BATCH: &str =
+    "SELECT txid, seq, id, topic, occurred_at, request_id, traceparent, payload FROM outbox \
+     WHERE (txid, seq) > ($1, $2) \
+       AND txid < pg_snapshot_xmin(pg_current_snapshot())::text::bigint \
+     ORDER BY txid, seq LIMIT $3";
+const PG_ADVANCE: &str =
+    "UPDATE outbox_cursor SET last_txid = $1, last_seq = $2 WHERE subscriber = $3";
+const PG_PRUNE: &str = "DELETE FROM outbox WHERE (txid, seq) <= \
+                        (SELECT last_txid, last_seq FROM outbox_cursor \
+                         ORDER BY last_txid, last_seq LIMIT 1)";
 
 #[derive(FromRow)]
 struct OutboxRow {
+    txid: i64,
     seq: i64,
     id: Uuid,
     topic: String,
@@ -115,14 +139,23 @@ struct OutboxRow {
     payload: String,
 }
 
+impl OutboxRow {
+    fn place(&self) -> Place {
+        Place {
+            txid: self.txid,
+            seq: self.seq,
+        }
+    }
+}
+
 struct Delivery {
     db: Db,
     wake: watch::Receiver<u64>,
     subscriber: Subscriber,
     backlog: Backlog,
-    /// The highest seq handed to the subscriber so far: a batch at or below it after a
-    /// failed attempt is a redelivery.
-    attempted: i64,
+    /// The furthest place handed to the subscriber so far: a batch at or before it after
+    /// a failed attempt is a redelivery.
+    attempted: Place,
 }
 
 impl Delivery {
@@ -173,7 +206,7 @@ impl Delivery {
         &mut self,
         db: &Db,
         reader: &SqlitePool,
-        cursor: &mut Option<i64>,
+        cursor: &mut Option<Place>,
     ) -> anyhow::Result<bool> {
         let name = self.subscriber.name;
         let Some(after) = *cursor else {
@@ -185,7 +218,7 @@ impl Delivery {
                                 .bind(name)
                                 .execute(&mut *conn)
                                 .await?;
-                            sqlx::query_scalar(READ_CURSOR)
+                            sqlx::query_scalar(SQLITE_READ_CURSOR)
                                 .bind(name)
                                 .fetch_one(&mut *conn)
                                 .await
@@ -193,11 +226,11 @@ impl Delivery {
                     })
                 })
                 .await?;
-            *cursor = Some(seq);
+            *cursor = Some(Place { txid: 0, seq });
             return Ok(true);
         };
-        let rows: Vec<OutboxRow> = sqlx::query_as(READ_BATCH)
-            .bind(after)
+        let rows: Vec<OutboxRow> = sqlx::query_as(SQLITE_READ_BATCH)
+            .bind(after.seq)
             .bind(BATCH)
             .fetch_all(reader)
             .await?;
@@ -207,12 +240,15 @@ impl Delivery {
         db.write(move |tx: &mut Tx<'_>| {
             Box::pin(async move {
                 on_tx!(tx, |conn| {
-                    sqlx::query(ADVANCE)
-                        .bind(last)
+                    sqlx::query(SQLITE_ADVANCE)
+                        .bind(last.seq)
                         .bind(name)
                         .execute(&mut *conn)
                         .await?;
-                    sqlx::query(PRUNE).execute(&mut *conn).await.map(drop)
+                    sqlx::query(SQLITE_PRUNE)
+                        .execute(&mut *conn)
+                        .await
+                        .map(drop)
                 })
             })
         })
@@ -228,49 +264,56 @@ impl Delivery {
     /// another delivers the batch again from the cursor it left: never skipped, and
     /// applied once thanks to the consumer's inbox. Returns whether the cursor moved;
     /// `seen` is the last cursor this relay saw, for the backlog gauges.
+    ///
+    /// Writers commit concurrently, so a row's `seq` says nothing of when it committed.
+    /// The batch holds only rows of transactions older than the oldest one still running
+    /// when it is read: every such transaction has ended, so the rows read are all it will
+    /// ever write, and any later row has a greater transaction id than every row read.
+    /// Delivering in (txid, seq) order from the cursor thus never passes a row that could
+    /// still commit.
     async fn step_postgres(
         &mut self,
         pool: &PgPool,
-        seen: &mut Option<i64>,
+        seen: &mut Option<Place>,
     ) -> anyhow::Result<bool> {
         sqlx::query(ENSURE_CURSOR)
             .bind(self.subscriber.name)
             .execute(pool)
             .await?;
         let mut tx = pool.begin().await?;
-        let after: Option<i64> = sqlx::query_scalar(
-            "SELECT last_seq FROM outbox_cursor WHERE subscriber = $1 FOR UPDATE SKIP LOCKED",
-        )
-        .bind(self.subscriber.name)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some(after) = after else {
+        let after: Option<(i64, i64)> = sqlx::query_as(PG_LOCK_CURSOR)
+            .bind(self.subscriber.name)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let Some((txid, seq)) = after else {
             return Ok(false);
         };
-        *seen = Some(after);
-        let rows: Vec<OutboxRow> = sqlx::query_as(READ_BATCH)
-            .bind(after)
+        *seen = Some(Place { txid, seq });
+        let rows: Vec<OutboxRow> = sqlx::query_as(PG_READ_BATCH)
+            .bind(txid)
+            .bind(seq)
             .bind(BATCH)
             .fetch_all(&mut *tx)
             .await?;
         let Some(last) = self.hand_over(rows).await? else {
             return Ok(false);
         };
-        sqlx::query(ADVANCE)
-            .bind(last)
+        sqlx::query(PG_ADVANCE)
+            .bind(last.txid)
+            .bind(last.seq)
             .bind(self.subscriber.name)
             .execute(&mut *tx)
             .await?;
-        sqlx::query(PRUNE).execute(&mut *tx).await?;
+        sqlx::query(PG_PRUNE).execute(&mut *tx).await?;
         tx.commit().await?;
         *seen = Some(last);
         Ok(true)
     }
 
-    /// Hands the subscriber's events among `rows` to its handler; returns the last `seq`
-    /// read, which the cursor may move to once the handler has applied them.
-    async fn hand_over(&mut self, rows: Vec<OutboxRow>) -> anyhow::Result<Option<i64>> {
-        let Some(last) = rows.last().map(|row| row.seq) else {
+    /// Hands the subscriber's events among `rows` to its handler; returns the place of the
+    /// last row read, which the cursor may move to once the handler has applied them.
+    async fn hand_over(&mut self, rows: Vec<OutboxRow>) -> anyhow::Result<Option<Place>> {
+        let Some(last) = rows.last().map(OutboxRow::place) else {
             return Ok(None);
         };
         let mut batch = Vec::with_capacity(rows.len());
@@ -279,7 +322,7 @@ impl Delivery {
             if !self.subscriber.topics.contains(&row.topic.as_str()) {
                 continue;
             }
-            if row.seq <= self.attempted {
+            if row.place() <= self.attempted {
                 again += 1;
             }
             batch.push(Envelope {

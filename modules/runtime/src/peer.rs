@@ -40,6 +40,20 @@ pub fn http_client(timeout: Duration) -> reqwest::Client {
     builder.build().expect("the TLS-less client builds")
 }
 
+/// The HTTP/2 client shared by every peer of a process that speaks gRPC to its peers:
+/// the same bounds as [`http_client`], HTTP/2 from the first byte (gRPC without TLS).
+pub fn grpc_client(timeout: Duration) -> reqwest::Client {
+    let builder = reqwest::Client::builder()
+        .http2_prior_knowledge()
+        .timeout(timeout)
+        .connect_timeout(timeout.min(GONE_AFTER))
+        .pool_idle_timeout(Duration::from_secs(60))
+        .tcp_nodelay(true);
+    #[cfg(any(target_os = "android", target_os = "fuchsia", target_os = "linux"))]
+    let builder = builder.tcp_user_timeout(timeout.min(GONE_AFTER));
+    builder.build().expect("the TLS-less client builds")
+}
+
 /// A module in another process, at a base URL such as `http://users:8080`, or several,
 /// comma-separated, that differ only in host and port. Calls are spread over every address
 /// the URLs resolve to ([`balance`](crate::balance)). Clones share the connection pool, the
@@ -52,6 +66,8 @@ pub struct Peer {
     calls: Calls,
     breaker_open: Duration,
     token: Option<InternalToken>,
+    /// The deadline a gRPC call tells the peer (`grpc-timeout`): the client's timeout.
+    deadline: Option<Duration>,
 }
 
 impl std::fmt::Debug for Peer {
@@ -79,6 +95,7 @@ impl Peer {
         // Paths are put after the first URL; the balancer swaps its host and port for an
         // address of any of them.
         let first = base.split(',').next().unwrap_or_default().trim();
+        crate::metrics::peer_at_zero(name);
         let balanced = Balanced::new(
             name,
             base,
@@ -93,6 +110,7 @@ impl Peer {
             http,
             breaker_open: policy.breaker_open,
             token: None,
+            deadline: None,
         }
     }
 
@@ -100,6 +118,25 @@ impl Peer {
     pub fn with_internal_token(mut self, token: Option<InternalToken>) -> Self {
         self.token = token;
         self
+    }
+
+    /// Tells gRPC calls' receivers that the caller waits `deadline` for their answer.
+    pub fn with_deadline(mut self, deadline: Duration) -> Self {
+        self.deadline = Some(deadline);
+        self
+    }
+
+    pub(crate) fn token(&self) -> Option<&InternalToken> {
+        self.token.as_ref()
+    }
+
+    pub(crate) fn deadline(&self) -> Option<Duration> {
+        self.deadline
+    }
+
+    /// The stack a call to the peer goes through.
+    pub(crate) fn calls(&self) -> Calls {
+        self.calls.clone()
     }
 
     fn url(&self, path_and_query: &str) -> String {
@@ -184,19 +221,19 @@ impl Peer {
         })
     }
 
-    fn count(&self, outcome: &'static str) {
+    pub(crate) fn count(&self, outcome: &'static str) {
         metrics::counter!(PEER_REQUESTS, "peer" => self.name, "outcome" => outcome).increment(1);
     }
 
-    fn sent(&self, bytes: usize) {
+    pub(crate) fn sent(&self, bytes: usize) {
         metrics::counter!(PEER_SENT_BYTES, "peer" => self.name).increment(bytes as u64);
     }
 
-    fn received(&self, bytes: usize) {
+    pub(crate) fn received(&self, bytes: usize) {
         metrics::counter!(PEER_RECEIVED_BYTES, "peer" => self.name).increment(bytes as u64);
     }
 
-    fn unreachable(&self, err: &reqwest::Error) -> Problem {
+    pub(crate) fn unreachable(&self, err: &reqwest::Error) -> Problem {
         tracing::warn!(peer = self.name, error = %err, "peer call failed");
         let what = if err.is_timeout() {
             "did not answer in time"
@@ -207,7 +244,7 @@ impl Peer {
     }
 
     /// The breaker is open: the peer failed repeatedly and is left alone for a while.
-    fn refused(&self) -> Problem {
+    pub(crate) fn refused(&self) -> Problem {
         Problem::unavailable(format!(
             "the {} module failed repeatedly; calls to it are paused",
             self.name

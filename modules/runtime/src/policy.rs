@@ -25,6 +25,11 @@ use tower_resilience_circuitbreaker::{
 /// 2 open (calls refused without being attempted).
 pub const PEER_BREAKER_STATE: &str = "cleave_peer_breaker_state";
 
+/// Marks a gRPC call that changes nothing (a `get` or a `list`). gRPC calls are all
+/// POSTs, so the method cannot say it: the [`channel`](crate::grpc::channel) sets this
+/// header on them, and they are retried as a GET is.
+pub const IDEMPOTENT: &str = "cleave-idempotent";
+
 /// How calls to a peer are retried and when they stop being attempted.
 #[derive(Debug, Clone)]
 pub struct CallPolicy {
@@ -124,7 +129,7 @@ fn gauge_value(state: CircuitState) -> f64 {
     }
 }
 
-/// Retries GET and HEAD — requests that change nothing, so a second attempt is harmless —
+/// Retries GET and HEAD, and gRPC calls marked [`IDEMPOTENT`] — requests that change nothing, so a second attempt is harmless —
 /// when the first got no answer for a reason other than a timeout: a retry after a timeout
 /// would double the wait the timeout exists to bound. Never retries once the breaker is no
 /// longer closed (the retry would only be refused, after a wait), and never any other method.
@@ -179,7 +184,9 @@ impl Policy<reqwest::Request, reqwest::Response, CallError> for Idempotent {
     }
 
     fn clone_request(&mut self, request: &reqwest::Request) -> Option<reqwest::Request> {
-        let idempotent = *request.method() == Method::GET || *request.method() == Method::HEAD;
+        let idempotent = *request.method() == Method::GET
+            || *request.method() == Method::HEAD
+            || request.headers().contains_key(IDEMPOTENT);
         (idempotent && self.left > 0)
             .then(|| request.try_clone())
             .flatten()
@@ -222,9 +229,14 @@ mod tests {
         let mut policy = Idempotent::new(&CallPolicy::default(), None);
         let url = reqwest::Url::parse("http://users:8080/users").unwrap();
         let get = reqwest::Request::new(Method::GET, url.clone());
-        let post = reqwest::Request::new(Method::POST, url);
+        let post = reqwest::Request::new(Method::POST, url.clone());
+        let mut marked = reqwest::Request::new(Method::POST, url);
+        marked
+            .headers_mut()
+            .insert(IDEMPOTENT, http::HeaderValue::from_static("1"));
         assert!(policy.clone_request(&get).is_some());
         assert!(policy.clone_request(&post).is_none());
+        assert!(policy.clone_request(&marked).is_some());
         let mut spent = Idempotent::new(
             &CallPolicy {
                 retries: 0,

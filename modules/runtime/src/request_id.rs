@@ -9,7 +9,7 @@ use axum::Router;
 use http::HeaderName;
 use tower::ServiceBuilder;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tower_http::trace::{DefaultOnResponse, OnResponse, TraceLayer};
 use tracing::Level;
 
 use crate::trace;
@@ -39,7 +39,13 @@ pub fn layer(router: Router) -> Router {
                     })
                     // One line per request at info costs more CPU than the request itself
                     // on fast routes; failures (5xx) are still logged as errors.
-                    .on_response(DefaultOnResponse::new().level(Level::DEBUG)),
+                    .on_response(|response: &Response, latency, span: &tracing::Span| {
+                        // The status, for the dashboard's recent requests ([`crate::spans`]).
+                        span.record("status", response.status().as_u16());
+                        DefaultOnResponse::new()
+                            .level(Level::DEBUG)
+                            .on_response(response, latency, span);
+                    }),
             )
             .layer(PropagateRequestIdLayer::new(header))
             .layer(middleware::from_fn(in_scope)),

@@ -1,10 +1,11 @@
 //! Logging and tracing, set up once per process.
 //!
-//! Two layers watch the same spans: one writes log lines to stderr (text or JSON, level
-//! from `RUST_LOG`), the other gives every span its place in a W3C trace, which is what
-//! [`crate::trace`] propagates, and exports finished spans over OTLP when a collector is
-//! configured. The spans that carry a trace stay enabled whatever `RUST_LOG` says, so a
-//! quieter log level never breaks the propagation of a trace.
+//! One layer writes log lines to stderr (text or JSON, level from `RUST_LOG`). When a
+//! collector is configured, a second layer builds an OpenTelemetry span for every span and
+//! exports them over OTLP; without one, no OpenTelemetry span is built, and
+//! [`crate::trace`] keeps each span's place in its W3C trace itself. The spans that carry a
+//! trace stay enabled whatever `RUST_LOG` says, so a quieter log level never breaks the
+//! propagation of a trace.
 
 use std::io::IsTerminal;
 use std::time::Duration;
@@ -38,18 +39,22 @@ pub struct Settings {
     pub otlp_endpoint: Option<String>,
     /// The `service.name` of exported spans.
     pub service: String,
+    /// How many finished spans the process keeps in memory for the dashboard
+    /// ([`crate::spans`]); 0 keeps none.
+    pub recent_spans: usize,
 }
 
 /// The process's tracing pipeline; [`Telemetry::shutdown`] flushes the spans not yet exported.
 pub struct Telemetry {
-    provider: SdkTracerProvider,
+    /// Present only when spans are exported.
+    provider: Option<SdkTracerProvider>,
 }
 
 impl Telemetry {
     /// Exports what is left and stops the exporter. Call it outside the async runtime: the
     /// exporter's HTTP client blocks.
     pub fn shutdown(self) {
-        if let Err(err) = self.provider.shutdown() {
+        if let Some(Err(err)) = self.provider.map(|provider| provider.shutdown()) {
             tracing::warn!(error = %err, "spans could not all be exported");
         }
     }
@@ -57,19 +62,29 @@ impl Telemetry {
 
 /// Installs logging and tracing for the whole process.
 pub fn init(settings: &Settings) -> anyhow::Result<Telemetry> {
-    // Every trace is recorded unless a caller's `traceparent` says it is not sampled.
-    let provider = SdkTracerProvider::builder()
-        .with_sampler(Sampler::ParentBased(Box::new(Sampler::AlwaysOn)))
-        .with_resource(
-            Resource::builder_empty()
-                .with_service_name(settings.service.clone())
-                .build(),
-        );
-    let provider = match &settings.otlp_endpoint {
-        Some(base) => provider.with_batch_exporter(exporter(base)?),
-        None => provider,
-    }
-    .build();
+    let ring = crate::spans::Recent::install(settings.recent_spans);
+    // Spans are built only for someone who reads them: an exporter, or the ring of recent
+    // spans the dashboard draws; with neither, a request's trace id lives in its span's
+    // fields alone.
+    let provider = (settings.otlp_endpoint.is_some() || ring.is_some())
+        .then(|| -> anyhow::Result<SdkTracerProvider> {
+            // Every trace is recorded unless a caller's `traceparent` says it is not sampled.
+            let mut provider = SdkTracerProvider::builder()
+                .with_sampler(Sampler::ParentBased(Box::new(Sampler::AlwaysOn)))
+                .with_resource(
+                    Resource::builder_empty()
+                        .with_service_name(settings.service.clone())
+                        .build(),
+                );
+            if let Some(base) = &settings.otlp_endpoint {
+                provider = provider.with_batch_exporter(exporter(base)?);
+            }
+            if let Some(ring) = ring {
+                provider = provider.with_span_processor(crate::spans::Processor(ring));
+            }
+            Ok(provider.build())
+        })
+        .transpose()?;
     // One filter for both layers: per-layer filters would cost a little on every span
     // entered, and a span is entered on every poll of the future it instruments.
     let filter = EnvFilter::try_from_default_env()
@@ -93,13 +108,13 @@ pub fn init(settings: &Settings) -> anyhow::Result<Telemetry> {
     tracing_subscriber::registry()
         .with(filter)
         .with(logs)
-        .with(trace_layer(&provider))
+        .with(provider.as_ref().map(trace_layer))
         .try_init()
         .context("installing the log subscriber")?;
     Ok(Telemetry { provider })
 }
 
-/// The layer that gives every span its place in a trace, from `provider`.
+/// The layer that builds an OpenTelemetry span for every span, for `provider` to export.
 pub(crate) fn trace_layer<S>(provider: &SdkTracerProvider) -> impl Layer<S>
 where
     S: Subscriber + for<'span> LookupSpan<'span>,

@@ -1,19 +1,30 @@
 //! One trace across processes: the W3C trace context (`traceparent`), read from each
 //! incoming request, written on each call to another module, and carried by each event.
 //!
-//! The trace lives on `tracing` spans: the OpenTelemetry layer (see [`crate::telemetry`])
-//! gives every span a trace and span id, and [`OpenTelemetrySpanExt`] reads and sets them.
-//! Each span that starts a unit of work here — a request, the delivery of a batch, the
-//! handling of one event — also records the trace id as its `trace_id` field, so that every
-//! log line written inside it names the trace.
+//! The trace lives on `tracing` spans. Each span that starts a unit of work here — a
+//! request, the delivery of a batch, the handling of one event — joins the trace of its
+//! cause and records the trace id as its `trace_id` field, so that every log line written
+//! inside it names the trace. How a span holds its place in the trace depends on whether
+//! spans are exported:
+//!
+//! - exporting (`--otlp-endpoint`): the OpenTelemetry layer (see [`crate::telemetry`])
+//!   builds an OpenTelemetry span for each, and [`OpenTelemetrySpanExt`] reads and sets
+//!   its context;
+//! - not exporting: no OpenTelemetry span is built, as nobody would read it. The span's
+//!   [`Ids`] — the trace id, a span id of its own, the trace flags — are kept in the
+//!   span's extensions in the `tracing` registry, and what the span propagates is read
+//!   from there.
 
 use opentelemetry::propagation::{Extractor, TextMapPropagator};
-use opentelemetry::trace::{TraceContextExt, TraceId};
+use opentelemetry::trace::{SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId};
 use opentelemetry::Context;
-use opentelemetry_http::{HeaderExtractor, HeaderInjector};
+use opentelemetry_http::HeaderExtractor;
 use opentelemetry_sdk::propagation::TraceContextPropagator;
+use opentelemetry_sdk::trace::{IdGenerator, RandomIdGenerator};
 use tracing::Span;
-use tracing_opentelemetry::OpenTelemetrySpanExt;
+use tracing_opentelemetry::{OpenTelemetrySpanExt, OtelData};
+use tracing_subscriber::registry::LookupSpan;
+use tracing_subscriber::Registry;
 
 use vocab::events::Envelope;
 
@@ -31,27 +42,39 @@ pub fn request_span(request: &http::Request<impl Sized>, request_id: &str) -> Sp
         method = %request.method(),
         path = %request.uri().path(),
         request_id,
+        status = tracing::field::Empty,
         trace_id = tracing::field::Empty,
     );
-    join(
-        &span,
-        TraceContextPropagator::new().extract(&HeaderExtractor(request.headers())),
-    );
+    if span.is_disabled() {
+        return span;
+    }
+    let parent = match request.headers().contains_key(TRACEPARENT) {
+        true => TraceContextPropagator::new().extract(&HeaderExtractor(request.headers())),
+        false => Context::new(),
+    };
+    join(&span, parent);
     span
 }
 
 /// The span of one delivery of a batch of events to `subscriber`: a trace of its own (a
-/// batch holds events of many requests), linked to the trace of each event.
+/// batch holds events of many requests), linked, where spans are exported, to the trace
+/// of each event.
 pub fn delivery_span(subscriber: &str, batch: &[Envelope]) -> Span {
     let span = tracing::info_span!(
+        parent: None,
         "deliver",
         subscriber,
         events = batch.len(),
         trace_id = tracing::field::Empty,
     );
-    for envelope in batch {
-        if let Some(cx) = envelope_context(envelope) {
-            span.add_link(cx.span().span_context().clone());
+    if span.is_disabled() {
+        return span;
+    }
+    if exported(&span) {
+        for envelope in batch {
+            if let Some(cx) = envelope_context(envelope) {
+                span.add_link(cx.span().span_context().clone());
+            }
         }
     }
     join(&span, Context::new());
@@ -69,6 +92,9 @@ pub fn event_span(consumer: &str, envelope: &Envelope) -> Span {
         request_id = envelope.request_id.as_deref().unwrap_or(""),
         trace_id = tracing::field::Empty,
     );
+    if span.is_disabled() {
+        return span;
+    }
     // An event stored before events carried a trace stays in the trace of its delivery.
     join(&span, envelope_context(envelope).unwrap_or_default());
     span
@@ -76,19 +102,80 @@ pub fn event_span(consumer: &str, envelope: &Envelope) -> Span {
 
 /// Adds the current span's trace context to a call to another process.
 pub fn inject(request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
-    let mut headers = http::HeaderMap::new();
-    TraceContextPropagator::new().inject_context(
-        &Span::current().context(),
-        &mut HeaderInjector(&mut headers),
-    );
-    request.headers(headers)
+    match current_traceparent() {
+        Some(traceparent) => request.header(TRACEPARENT, traceparent),
+        None => request,
+    }
 }
 
 /// The current span's trace context as a `traceparent` value, for an event to carry.
 pub fn current_traceparent() -> Option<String> {
-    let mut carrier = std::collections::HashMap::with_capacity(1);
-    TraceContextPropagator::new().inject_context(&Span::current().context(), &mut carrier);
-    carrier.remove(TRACEPARENT)
+    let span = Span::current();
+    let ids = match exported(&span) {
+        true => Ids::of(span.context().span().span_context()),
+        false => kept(&span),
+    }?;
+    Some(format!(
+        "00-{}-{}-{:02x}",
+        ids.trace_id,
+        ids.span_id,
+        ids.flags.to_u8()
+    ))
+}
+
+/// A span's place in a trace, kept in the span's extensions where no OpenTelemetry span
+/// holds it.
+#[derive(Clone, Copy, Debug)]
+struct Ids {
+    trace_id: TraceId,
+    span_id: SpanId,
+    flags: TraceFlags,
+}
+
+impl Ids {
+    fn of(cx: &SpanContext) -> Option<Self> {
+        cx.is_valid().then(|| Self {
+            trace_id: cx.trace_id(),
+            span_id: cx.span_id(),
+            flags: cx.trace_flags(),
+        })
+    }
+}
+
+/// Whether an OpenTelemetry span stands behind `span`, that is whether the layer that
+/// exports spans is installed. Asked of the registry, as asking the span for its context
+/// would start it before its parent is set.
+fn exported(span: &Span) -> bool {
+    span.with_subscriber(|(id, dispatch)| {
+        dispatch
+            .downcast_ref::<Registry>()
+            .and_then(|registry| registry.span(id))
+            .is_some_and(|span| span.extensions().get::<OtelData>().is_some())
+    })
+    .unwrap_or(false)
+}
+
+/// The ids kept on `span` or, failing that, on the nearest span around it that has some.
+fn kept(span: &Span) -> Option<Ids> {
+    span.with_subscriber(|(id, dispatch)| {
+        let registry = dispatch.downcast_ref::<Registry>()?;
+        registry
+            .span(id)?
+            .scope()
+            .find_map(|span| span.extensions().get::<Ids>().copied())
+    })
+    .flatten()
+}
+
+fn keep(span: &Span, ids: Ids) {
+    span.with_subscriber(|(id, dispatch)| {
+        if let Some(span) = dispatch
+            .downcast_ref::<Registry>()
+            .and_then(|registry| registry.span(id))
+        {
+            span.extensions_mut().replace(ids);
+        }
+    });
 }
 
 fn envelope_context(envelope: &Envelope) -> Option<Context> {
@@ -100,13 +187,24 @@ fn envelope_context(envelope: &Envelope) -> Option<Context> {
 /// Makes `parent` the parent of `span` (an empty context keeps the span's own place in the
 /// trace: a child of the current span, or a new trace) and records the trace id it ends up in.
 fn join(span: &Span, parent: Context) {
-    if parent.has_active_span() && span.set_parent(parent).is_err() {
-        // The span is disabled by the filter: there is no trace to record.
-        return;
-    }
-    let trace_id = span.context().span().span_context().trace_id();
-    if trace_id != TraceId::INVALID {
-        span.record("trace_id", tracing::field::display(trace_id));
+    let ids = if exported(span) {
+        if parent.has_active_span() && span.set_parent(parent).is_err() {
+            return;
+        }
+        Ids::of(span.context().span().span_context())
+    } else {
+        let inherited = Ids::of(parent.span().span_context()).or_else(|| kept(span));
+        let ids = RandomIdGenerator::default();
+        let ids = Ids {
+            trace_id: inherited.map_or_else(|| ids.new_trace_id(), |parent| parent.trace_id),
+            span_id: ids.new_span_id(),
+            flags: inherited.map_or(TraceFlags::SAMPLED, |parent| parent.flags),
+        };
+        keep(span, ids);
+        Some(ids)
+    };
+    if let Some(ids) = ids {
+        span.record("trace_id", tracing::field::display(ids.trace_id));
     }
 }
 
@@ -133,16 +231,20 @@ mod tests {
     const CALLER_TRACE: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
     const CALLER_SPAN: &str = "00f067aa0ba902b7";
 
-    /// Runs `f` with the process's trace layer installed, and nothing exported.
-    fn traced(f: impl FnOnce()) {
+    /// Runs `f` as a process that exports spans (with the OpenTelemetry layer, exporting
+    /// nowhere), then as one that does not.
+    fn traced(f: impl Fn()) {
         let provider = SdkTracerProvider::builder().build();
-        let subscriber =
+        let exporting =
             tracing_subscriber::registry().with(crate::telemetry::trace_layer(&provider));
-        tracing::subscriber::with_default(subscriber, f);
+        tracing::subscriber::with_default(exporting, &f);
+        tracing::subscriber::with_default(tracing_subscriber::registry(), &f);
     }
 
+    /// The trace `span` is in, as what it passes on says.
     fn trace_of(span: &Span) -> String {
-        span.context().span().span_context().trace_id().to_string()
+        let traceparent = span.in_scope(current_traceparent).expect("a trace context");
+        traceparent[3..35].to_owned()
     }
 
     fn envelope(traceparent: Option<String>) -> Envelope {

@@ -7,6 +7,7 @@
 
 mod client;
 mod events;
+mod grpc;
 mod router;
 mod service;
 mod store;
@@ -15,7 +16,7 @@ use std::sync::Arc;
 
 use payments_api::PaymentAuthorized;
 use runtime::db::Migrations;
-use runtime::module::{no_flags, Api, Module, Opened};
+use runtime::module::{no_flags, Api, Grpc, Module, Opened};
 use shipping_api::ShippingApi;
 use utoipa::OpenApi;
 use vocab::events::Event;
@@ -39,6 +40,16 @@ pub static MODULE: Module = Module {
         })
     },
     client: |peer| Api::new::<dyn ShippingApi>(Arc::new(client::ShippingClient::new(peer))),
+    grpc: Grpc {
+        service: grpc::SERVICE,
+        descriptor: grpc::DESCRIPTOR,
+        client: |peer| {
+            Api::new::<dyn ShippingApi>(Arc::new(grpc::client::GrpcShippingClient::new(peer)))
+        },
+        serve: |api, routes| {
+            routes.add_service(grpc::server::server(api.get::<dyn ShippingApi>()));
+        },
+    },
     router: |api| router::router(api.get::<dyn ShippingApi>()),
     openapi: router::ShippingDoc::openapi,
     flags: no_flags,

@@ -1,5 +1,8 @@
 //! `cleave up`: a topology on this machine, as child processes with prefixed logs, until
-//! Ctrl-C or SIGTERM stops them all.
+//! Ctrl-C or SIGTERM stops them all; with a table of the modules' readiness when they are
+//! up and on each change (`status`).
+
+mod status;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -51,12 +54,14 @@ pub async fn run(args: UpArgs, registry: &'static [&'static Module]) -> anyhow::
     }
     tracing::info!(topology = %launched.topology, api = %launched.public_url(), "up; Ctrl-C stops every process");
 
+    let watching = tokio::spawn(status::watch(launched.public_url()));
     let stop = CancellationToken::new();
     tokio::spawn(cancel_on_signal(stop.clone()));
     let exited = tokio::select! {
         () = stop.cancelled() => None,
         exit = launched.any_exit() => Some(exit),
     };
+    watching.abort();
     launched.stop().await;
     match exited {
         None => Ok(()),

@@ -6,6 +6,7 @@
 //! the binary sees of it is [`MODULE`].
 
 mod client;
+mod grpc;
 mod router;
 mod rules;
 mod service;
@@ -14,7 +15,7 @@ mod store;
 use std::sync::Arc;
 
 use runtime::db::Migrations;
-use runtime::module::{no_flags, Api, Module, Opened};
+use runtime::module::{no_flags, Api, Grpc, Module, Opened};
 use users_api::UsersApi;
 use utoipa::OpenApi;
 
@@ -37,6 +38,14 @@ pub static MODULE: Module = Module {
         })
     },
     client: |peer| Api::new::<dyn UsersApi>(Arc::new(client::UsersClient::new(peer))),
+    grpc: Grpc {
+        service: grpc::SERVICE,
+        descriptor: grpc::DESCRIPTOR,
+        client: |peer| Api::new::<dyn UsersApi>(Arc::new(grpc::client::GrpcUsersClient::new(peer))),
+        serve: |api, routes| {
+            routes.add_service(grpc::server::server(api.get::<dyn UsersApi>()));
+        },
+    },
     router: |api| router::router(api.get::<dyn UsersApi>()),
     openapi: router::UsersDoc::openapi,
     flags: no_flags,

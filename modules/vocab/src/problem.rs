@@ -25,8 +25,9 @@ impl FieldError {
     }
 }
 
-/// An RFC 9457 problem. `code` is a stable machine-readable slug; the HTTP clients of the
-/// modules map it back to their error variants so that a caller cannot tell local from remote.
+// The HTTP clients of the modules map `code` back to their error variants, so that a caller
+// cannot tell local from remote; the doc comments below are what the API's users read.
+/// An error, as an RFC 9457 problem: `code` says which, and stays the same across versions.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[schema(example = json!({
     "type": "/problems/invalid-request",
@@ -48,13 +49,15 @@ pub struct Problem {
     /// What went wrong this time.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
-    /// The slug of `kind`, for programs.
+    /// Which problem this is, for programs to branch on: the last segment of `type`,
+    /// such as `not-found`.
     pub code: String,
     /// The fields at fault, when the request's content was rejected.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
+    // Kept in the body too, so that it survives a hop through the gateway.
     /// Seconds after which the request may succeed if sent again; also sent as the
-    /// `Retry-After` header. Kept in the body so that it survives a hop through the gateway.
+    /// `Retry-After` header.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry_after: Option<u64>,
 }

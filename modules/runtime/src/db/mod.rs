@@ -74,15 +74,19 @@ impl std::fmt::Debug for DatabaseUrl {
 pub enum Location {
     /// A SQLite file per module in this directory, `<module>.db`.
     SqliteDir(PathBuf),
-    /// A PostgreSQL database; the module uses the schema of its name.
-    Postgres(DatabaseUrl),
+    /// A PostgreSQL database; the module uses the schema of its name, through a pool of at
+    /// most `pool_size` connections.
+    Postgres { url: DatabaseUrl, pool_size: u32 },
 }
 
 impl Location {
     /// PostgreSQL at `url` if there is one, else SQLite files in `data_dir`.
-    pub fn new(data_dir: &Path, url: Option<&DatabaseUrl>) -> Self {
+    pub fn new(data_dir: &Path, url: Option<&DatabaseUrl>, pool_size: u32) -> Self {
         match url {
-            Some(url) => Self::Postgres(url.clone()),
+            Some(url) => Self::Postgres {
+                url: url.clone(),
+                pool_size,
+            },
             None => Self::SqliteDir(data_dir.to_owned()),
         }
     }
@@ -214,8 +218,9 @@ impl Db {
             )
             .await
             .map(Self::Sqlite),
-            Location::Postgres(url) => PgDb::open(
+            Location::Postgres { url, pool_size } => PgDb::open(
                 &url.0,
+                *pool_size,
                 module,
                 &[&sharing(migrations.postgres), &sharing(RUNTIME.postgres)],
             )

@@ -14,7 +14,6 @@ use super::fault::WriteHealth;
 use super::EventsCommitted;
 use super::{Conn, Tx, Work};
 
-const CONNECTIONS: u32 = 16;
 /// How long a request waits for a connection. While the server is down or restarting,
 /// every request waits this long and then fails with 503, so it is kept short.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(2);
@@ -28,11 +27,12 @@ pub struct PgDb {
 }
 
 impl PgDb {
-    /// Opens a pool whose connections see the schema named `module` first, creating the
-    /// schema if needed, and applies `migrators` there, in order (their bookkeeping table
-    /// included, so each module migrates on its own).
+    /// Opens a pool of at most `pool_size` connections that see the schema named `module`
+    /// first, creating the schema if needed, and applies `migrators` there, in order (their
+    /// bookkeeping table included, so each module migrates on its own).
     pub(super) async fn open(
         url: &str,
+        pool_size: u32,
         module: &str,
         migrators: &[&Migrator],
     ) -> anyhow::Result<Self> {
@@ -55,7 +55,7 @@ impl PgDb {
         // Connections are checked as they are handed out (sqlx's default), so that those
         // a restarted server has cut are replaced rather than failing a request.
         let pool = PgPoolOptions::new()
-            .max_connections(CONNECTIONS)
+            .max_connections(pool_size)
             .acquire_timeout(ACQUIRE_TIMEOUT)
             .connect_with(options.options([("search_path", module)]))
             .await

@@ -9,7 +9,7 @@ use sqlx::Row;
 use crate::db::Db;
 use crate::metrics::{OUTBOX_BACKLOG, OUTBOX_OLDEST_AGE};
 use crate::on_db;
-use crate::outbox::Subscriber;
+use crate::outbox::{Place, Subscriber};
 
 /// Counting the backlog is a query over the undelivered rows; while events flow it is
 /// repeated at most this often, so that a busy relay does not pay for it on every batch.
@@ -18,22 +18,32 @@ const EVERY: Duration = Duration::from_secs(1);
 pub(super) struct Backlog {
     subscriber: &'static str,
     topics: Vec<&'static str>,
-    query: String,
+    /// The count, on each engine: on PostgreSQL the cursor is a (txid, seq) pair.
+    sqlite_query: String,
+    postgres_query: String,
     observed: Option<Instant>,
 }
 
 impl Backlog {
     pub(super) fn new(subscriber: &Subscriber) -> Self {
-        let topics = (2..subscriber.topics.len() + 2)
-            .map(|n| format!("${n}"))
-            .collect::<Vec<_>>()
-            .join(", ");
+        let topics = |first: usize| {
+            (first..subscriber.topics.len() + first)
+                .map(|n| format!("${n}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
         Self {
             subscriber: subscriber.name,
             topics: subscriber.topics.clone(),
-            query: format!(
+            sqlite_query: format!(
                 "SELECT COUNT(*) AS waiting, MIN(occurred_at) AS oldest FROM outbox \
-                 WHERE seq > $1 AND topic IN ({topics})"
+                 WHERE seq > $1 AND topic IN ({})",
+                topics(2)
+            ),
+            postgres_query: format!(
+                "SELECT COUNT(*) AS waiting, MIN(occurred_at) AS oldest FROM outbox \
+                 WHERE (txid, seq) > ($1, $2) AND topic IN ({})",
+                topics(3)
             ),
             observed: None,
         }
@@ -46,7 +56,7 @@ impl Backlog {
     }
 
     /// Counts what waits after `cursor`, unless that was done less than [`EVERY`] ago.
-    pub(super) async fn observe(&mut self, db: &Db, cursor: Option<i64>) {
+    pub(super) async fn observe(&mut self, db: &Db, cursor: Option<Place>) {
         let Some(cursor) = cursor else { return };
         if self.observed.is_some_and(|at| at.elapsed() < EVERY) {
             return;
@@ -61,9 +71,13 @@ impl Backlog {
     }
 
     /// The number of events after `cursor`, and the age in seconds of the oldest.
-    async fn count(&self, db: &Db, cursor: i64) -> sqlx::Result<(i64, f64)> {
+    async fn count(&self, db: &Db, cursor: Place) -> sqlx::Result<(i64, f64)> {
         let (waiting, oldest): (i64, Option<DateTime<Utc>>) = on_db!(db, |pool| {
-            let mut query = sqlx::query(&self.query).bind(cursor);
+            let mut query = match db {
+                Db::Sqlite(_) => sqlx::query(&self.sqlite_query),
+                Db::Postgres(_) => sqlx::query(&self.postgres_query).bind(cursor.txid),
+            }
+            .bind(cursor.seq);
             for topic in &self.topics {
                 query = query.bind(*topic);
             }

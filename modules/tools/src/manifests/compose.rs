@@ -1,6 +1,7 @@
 //! compose.yaml: the split topology, a service per module and the gateway, with the
-//! all-in-one container behind the `monolith` profile, in the subset of Compose that both
-//! `docker compose` and Debian's docker-compose 1.29 understand.
+//! all-in-one container behind the `monolith` profile and a broker behind a profile each,
+//! in the subset of Compose that both `docker compose` and Debian's docker-compose 1.29
+//! understand.
 
 use runtime::module::Module;
 
@@ -16,12 +17,16 @@ pub(super) fn render(modules: &[&Module]) -> String {
     }
     out += &gateway(modules);
     out += MONOLITH;
+    out += BROKERS;
     out += SECRETS;
     out += "volumes:\n";
     for module in modules {
         out += &format!("  {}-data: {{}}\n", module.name);
     }
     out += "  monolith-data: {}\n";
+    for broker in ["nats", "redis", "rabbitmq"] {
+        out += &format!("  {broker}-data: {{}}\n");
+    }
     out
 }
 
@@ -43,6 +48,13 @@ const HOW_TO: &str = r#"#
 #   docker build -t cleave .
 #   docker compose up -d                                # or: docker-compose up -d
 #   docker compose --profile monolith up -d monolith    # the all-in-one container instead
+#
+# Events between the modules go over HTTP unless CLEAVE_EVENT_BUS names a broker; each
+# broker is a service behind a profile of its own name (docs/events.md compares them):
+#
+#   CLEAVE_EVENT_BUS=nats://nats:4222 docker compose --profile nats up -d
+#   CLEAVE_EVENT_BUS=redis://redis:6379 docker compose --profile redis up -d
+#   CLEAVE_EVENT_BUS=amqp://cleave:cleave@rabbitmq:5672/%2f docker compose --profile rabbitmq up -d
 #
 # The modules deliver events to each other on internal routes that only holders of a
 # shared token may call; it is a Compose secret read from the file ./internal-token (or
@@ -72,6 +84,7 @@ const SHARED: &str = r#"x-cleave: &cleave
 x-module: &module
   environment:
     CLEAVE_INTERNAL_TOKEN_FILE: /run/secrets/internal-token
+    CLEAVE_EVENT_BUS: ${CLEAVE_EVENT_BUS:-http}
   secrets: ["internal-token"]
 
 "#;
@@ -112,6 +125,35 @@ const MONOLITH: &str = r#"  # Every module and the gateway in one container, sta
     command: ["--role=all"]
     ports: ["${CLEAVE_PUBLISH:-8080}:8080"]
     volumes: ["monolith-data:/data"]
+
+"#;
+
+/// A broker per profile, each keeping what it has confirmed on a volume.
+const BROKERS: &str = r#"  # NATS JetStream, with its store on a volume.
+  nats:
+    image: ${CLEAVE_NATS_IMAGE:-nats:2}
+    profiles: ["nats"]
+    command: ["-js", "-sd", "/data"]
+    volumes: ["nats-data:/data"]
+
+  # Redis, writing every change to its append-only file before it answers: what cleave's
+  # promise needs of it.
+  redis:
+    image: ${CLEAVE_REDIS_IMAGE:-redis:7}
+    profiles: ["redis"]
+    command: ["redis-server", "--appendonly", "yes", "--appendfsync", "always"]
+    volumes: ["redis-data:/data"]
+
+  # RabbitMQ. Its store is kept under its host name, so the host name is fixed; its user
+  # `guest` may connect only from its own host, hence a user of cleave's.
+  rabbitmq:
+    image: ${CLEAVE_RABBITMQ_IMAGE:-rabbitmq:3}
+    profiles: ["rabbitmq"]
+    hostname: rabbitmq
+    environment:
+      RABBITMQ_DEFAULT_USER: cleave
+      RABBITMQ_DEFAULT_PASS: cleave
+    volumes: ["rabbitmq-data:/var/lib/rabbitmq"]
 
 "#;
 

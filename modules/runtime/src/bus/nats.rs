@@ -38,8 +38,9 @@ use futures::StreamExt;
 use tokio::sync::Mutex;
 use tokio_util::sync::CancellationToken;
 
+use crate::bus::{self, Consumer, Consumes, Received, FIRST_RETRY, LAST_RETRY};
 use crate::events::{EventError, EventHandler};
-use crate::metrics::{EVENTS_DELIVERED, PEER_RECEIVED_BYTES, PEER_REQUESTS, PEER_SENT_BYTES};
+use crate::metrics::{PEER_RECEIVED_BYTES, PEER_REQUESTS, PEER_SENT_BYTES};
 use vocab::events::Envelope;
 
 /// The stream of every event that crosses processes.
@@ -61,43 +62,29 @@ const BATCH: usize = 100;
 /// it has nothing, so a lost connection is noticed within seconds.
 const PULL_EXPIRES: Duration = Duration::from_secs(10);
 const PULL_HEARTBEAT: Duration = Duration::from_secs(2);
-// A failed apply, a lost connection and a failed pull back off like the relay does: to at
-// most a second, so that recovery is found within a second.
-const FIRST_RETRY: Duration = Duration::from_millis(100);
-const LAST_RETRY: Duration = Duration::from_secs(1);
 
 /// The subject of a topic's events for `consumer`.
 pub fn subject(consumer: &str, topic: &str) -> String {
     format!("{SUBJECT_PREFIX}.{consumer}.{topic}")
 }
 
-/// A consuming module and the topics it consumes.
-#[derive(Debug, Clone, Copy)]
-pub struct Consumes {
-    /// Names the module's durable consumer.
-    pub module: &'static str,
-    pub topics: &'static [&'static str],
+/// The subjects the broker filters on for `module`: every topic published for it.
+fn filter(module: &str) -> String {
+    format!("{SUBJECT_PREFIX}.{module}.>")
 }
 
-impl Consumes {
-    /// The subjects the broker filters on: every topic published for this module.
-    fn filter(&self) -> String {
-        format!("{SUBJECT_PREFIX}.{}.>", self.module)
-    }
-
-    fn config(&self) -> pull::Config {
-        pull::Config {
-            durable_name: Some(self.module.to_owned()),
-            description: Some(format!("cleave events applied by {}", self.module)),
-            filter_subject: self.filter(),
-            deliver_policy: DeliverPolicy::All,
-            ack_policy: AckPolicy::Explicit,
-            ack_wait: ACK_WAIT,
-            // Never give up on a message: one that cannot be applied is retried until the
-            // consumer is fixed, as the relay retries over HTTP.
-            max_deliver: -1,
-            ..Default::default()
-        }
+fn consumer_config(module: &str) -> pull::Config {
+    pull::Config {
+        durable_name: Some(module.to_owned()),
+        description: Some(format!("cleave events applied by {module}")),
+        filter_subject: filter(module),
+        deliver_policy: DeliverPolicy::All,
+        ack_policy: AckPolicy::Explicit,
+        ack_wait: ACK_WAIT,
+        // Never give up on a message: one that cannot be applied is retried until the
+        // consumer is fixed, as the relay retries over HTTP.
+        max_deliver: -1,
+        ..Default::default()
     }
 }
 
@@ -158,7 +145,7 @@ impl Bus {
             .await?;
         for consumes in self.consumers.iter() {
             self.jetstream
-                .create_consumer_on_stream(consumes.config(), STREAM)
+                .create_consumer_on_stream(consumer_config(consumes.module), STREAM)
                 .await?;
         }
         tracing::info!(
@@ -183,23 +170,22 @@ impl Bus {
             *ready = false;
         }
     }
+}
 
-    /// The [`EventHandler`] a relay delivers to when its subscriber, `consumer`, is in
-    /// another process.
-    pub fn publisher(&self, consumer: &'static str) -> Arc<dyn EventHandler> {
+impl bus::Bus for Bus {
+    fn publisher(&self, _producer: &'static str, consumer: &'static str) -> Arc<dyn EventHandler> {
         Arc::new(NatsPublisher {
             bus: self.clone(),
             consumer,
         })
     }
 
-    /// The task that applies `consumes.module`'s events with `handler`.
-    pub fn consumer(&self, consumes: Consumes, handler: Arc<dyn EventHandler>) -> NatsConsumer {
-        NatsConsumer {
+    fn consumer(&self, consumes: Consumes, handler: Arc<dyn EventHandler>) -> Box<dyn Consumer> {
+        Box::new(NatsConsumer {
             bus: self.clone(),
             consumes,
             handler,
-        }
+        })
     }
 }
 
@@ -265,16 +251,15 @@ impl EventHandler for NatsPublisher {
 }
 
 /// Applies one module's events from its durable consumer until shut down.
-pub struct NatsConsumer {
+struct NatsConsumer {
     bus: Bus,
     consumes: Consumes,
     handler: Arc<dyn EventHandler>,
 }
 
-impl NatsConsumer {
-    /// Pulls and applies until `shutdown`; a batch being applied then is finished and
-    /// acknowledged first. A lost connection or pull is retried, backing off to a second.
-    pub async fn run(self, shutdown: CancellationToken) {
+#[async_trait]
+impl Consumer for NatsConsumer {
+    async fn run(self: Box<Self>, shutdown: CancellationToken) {
         let module = self.consumes.module;
         let mut retry = FIRST_RETRY;
         while !shutdown.is_cancelled() {
@@ -282,10 +267,7 @@ impl NatsConsumer {
                 Ok(()) => break,
                 Err(err) => {
                     tracing::warn!(consumer = module, error = format!("{err:#}"), retry_in = ?retry, "event consumer failed");
-                    tokio::select! {
-                        () = tokio::time::sleep(retry) => {}
-                        () = shutdown.cancelled() => {}
-                    }
+                    bus::pause(retry, &shutdown).await;
                     retry = (retry * 2).min(LAST_RETRY);
                 }
             }
@@ -296,7 +278,9 @@ impl NatsConsumer {
         }
         tracing::debug!(consumer = module, "event consumer stopped");
     }
+}
 
+impl NatsConsumer {
     /// Pulls until `shutdown` (`Ok`) or until the pull fails (`Err`).
     async fn consume(
         &self,
@@ -361,14 +345,13 @@ impl NatsConsumer {
         for message in messages {
             metrics::counter!(PEER_RECEIVED_BYTES, "peer" => PEER)
                 .increment(message.payload.len() as u64);
-            match serde_json::from_slice::<Envelope>(&message.payload) {
-                Ok(envelope) if self.consumes.topics.contains(&envelope.topic.as_str()) => {
+            match self.consumes.read(&message.payload) {
+                Received::Event(envelope) => {
                     envelopes.push(envelope);
                     applied.push(message);
                 }
-                // A topic this module no longer consumes, published before it stopped.
-                Ok(_) => acknowledge(&message, AckKind::Ack).await,
-                Err(err) => {
+                Received::Foreign => acknowledge(&message, AckKind::Ack).await,
+                Received::Undecodable(err) => {
                     tracing::warn!(consumer = module, subject = %message.subject, error = %err, "undecodable event; it will come again");
                     acknowledge(&message, AckKind::Nak(Some(redelivery_delay(&message)))).await;
                 }
@@ -377,25 +360,13 @@ impl NatsConsumer {
         if envelopes.is_empty() {
             return;
         }
-        match self.handler.handle(&envelopes).await {
-            Ok(()) => {
-                for message in &applied {
-                    acknowledge(message, AckKind::Ack).await;
-                }
-                metrics::counter!(EVENTS_DELIVERED, "subscriber" => module)
-                    .increment(envelopes.len() as u64);
-                tracing::debug!(
-                    consumer = module,
-                    events = envelopes.len(),
-                    "events applied"
-                );
-            }
-            Err(err) => {
-                tracing::warn!(consumer = module, error = %err, events = envelopes.len(), "events not applied; they will come again");
-                for message in &applied {
-                    acknowledge(message, AckKind::Nak(Some(redelivery_delay(message)))).await;
-                }
-            }
+        let outcome = self.consumes.apply(&*self.handler, &envelopes).await;
+        for message in &applied {
+            let kind = match outcome {
+                Ok(()) => AckKind::Ack,
+                Err(_) => AckKind::Nak(Some(redelivery_delay(message))),
+            };
+            acknowledge(message, kind).await;
         }
     }
 }
@@ -410,11 +381,11 @@ fn not_found(err: &ConsumerError) -> bool {
 
 /// Backs off with the number of times the broker has delivered the message.
 fn redelivery_delay(message: &Message) -> Duration {
-    let delivered = message.info().map_or(1, |info| info.delivered);
-    let exponent = u32::try_from(delivered.saturating_sub(1))
-        .unwrap_or(u32::MAX)
-        .min(4);
-    (FIRST_RETRY * 2u32.pow(exponent)).min(LAST_RETRY)
+    bus::backoff(
+        message
+            .info()
+            .map_or(1, |info| info.delivered.unsigned_abs()),
+    )
 }
 
 /// A lost acknowledgement only means the broker delivers the message again after
@@ -427,15 +398,11 @@ async fn acknowledge(message: &Message, kind: AckKind) {
 
 #[cfg(test)]
 mod tests {
-    use super::{subject, Consumes};
+    use super::{filter, subject};
 
     #[test]
     fn a_consumer_reads_every_topic_published_for_it_and_nothing_else() {
-        let orders = Consumes {
-            module: "orders",
-            topics: &["payments.payment_authorized", "payments.payment_declined"],
-        };
-        assert_eq!(orders.filter(), "cleave.events.orders.>");
+        assert_eq!(filter("orders"), "cleave.events.orders.>");
         assert_eq!(
             subject("orders", "payments.payment_authorized"),
             "cleave.events.orders.payments.payment_authorized"

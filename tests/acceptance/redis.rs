@@ -1,0 +1,158 @@
+//! Events through Redis Streams: a real `redis-server` of the test's own, on a free
+//! loopback port, its append-only file in the test's directory, written to disk before
+//! every answer (`appendfsync always`), as the README asks of a production server.
+
+use std::fs::OpenOptions;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Mutex, OnceLock, PoisonError};
+use std::time::Duration;
+
+use redis::AsyncCommands;
+
+use crate::support::{free_addr, poll_until};
+
+const READY_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// The `redis-server` binary: on `PATH`, or where Debian's package puts it.
+fn binary() -> Option<PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .chain([PathBuf::from("/usr/bin")])
+        .map(|dir| dir.join("redis-server"))
+        .find(|candidate| candidate.is_file())
+}
+
+/// Whether `redis-server` is installed. Where `CLEAVE_REQUIRE_REDIS` is set (CI), a missing
+/// one is a failure; elsewhere the Redis tests are skipped.
+pub(crate) fn available() -> bool {
+    static FOUND: OnceLock<bool> = OnceLock::new();
+    let found = *FOUND.get_or_init(|| binary().is_some());
+    if !found {
+        assert!(
+            std::env::var_os("CLEAVE_REQUIRE_REDIS").is_none(),
+            "CLEAVE_REQUIRE_REDIS is set, but redis-server is not installed"
+        );
+        eprintln!("redis-server is not installed: Redis test skipped");
+    }
+    found
+}
+
+/// A `redis-server` that can be killed and started again on the same port and store.
+pub(crate) struct Server {
+    addr: SocketAddr,
+    store: PathBuf,
+    log: PathBuf,
+    child: Mutex<Option<Child>>,
+}
+
+impl Server {
+    /// Starts a server keeping its store and log under `dir`; waits until it answers.
+    pub(crate) async fn start(dir: PathBuf) -> Self {
+        let store = dir.join("store");
+        std::fs::create_dir_all(&store).expect("the server's directory is created");
+        let server = Self {
+            addr: free_addr(),
+            store,
+            log: dir.join("redis-server.log"),
+            child: Mutex::new(None),
+        };
+        server.launch().await;
+        server
+    }
+
+    pub(crate) fn url(&self) -> String {
+        format!("redis://{}", self.addr)
+    }
+
+    async fn launch(&self) {
+        let log = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.log)
+            .expect("the server's log opens");
+        let child = Command::new(binary().expect("redis-server is installed"))
+            .args(["--bind", "127.0.0.1", "--port"])
+            .arg(self.addr.port().to_string())
+            .arg("--dir")
+            .arg(&self.store)
+            .args([
+                "--appendonly",
+                "yes",
+                "--appendfsync",
+                "always",
+                "--save",
+                "",
+            ])
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("the log handle clones"))
+            .stderr(log)
+            .spawn()
+            .expect("redis-server starts");
+        *self.child.lock().unwrap() = Some(child);
+        poll_until("redis-server to answer", READY_TIMEOUT, || async {
+            let mut connection = self.connection().await?;
+            let pong: String = redis::cmd("PING")
+                .query_async(&mut connection)
+                .await
+                .map_err(|err| err.to_string())?;
+            Ok(pong)
+        })
+        .await;
+    }
+
+    /// A connection of the test's own.
+    pub(crate) async fn connection(&self) -> Result<redis::aio::MultiplexedConnection, String> {
+        let client = redis::Client::open(self.url()).map_err(|err| err.to_string())?;
+        client
+            .get_multiplexed_async_connection()
+            .await
+            .map_err(|err| err.to_string())
+    }
+
+    /// SIGKILL, as in a crash.
+    pub(crate) fn kill(&self) {
+        let mut child = self
+            .child
+            .lock()
+            .unwrap()
+            .take()
+            .expect("the server is running");
+        child.kill().expect("SIGKILL is delivered");
+        child.wait().expect("the killed server is reaped");
+    }
+
+    /// Starts the server again, same port and store.
+    pub(crate) async fn restart(&self) {
+        self.launch().await;
+    }
+
+    /// Adds an entry that is no envelope to the stream payments reads orders' events from.
+    pub(crate) async fn add_undecodable(&self) {
+        let mut connection = self.connection().await.expect("the test connects");
+        let _id: String = connection
+            .xadd(
+                "cleave:events:orders:payments",
+                "*",
+                &[("envelope", "not an envelope")],
+            )
+            .await
+            .expect("the entry is added");
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let slot = self.child.get_mut().unwrap_or_else(PoisonError::into_inner);
+        if let Some(mut child) = slot.take() {
+            // Best effort: the server may have exited on its own already.
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        if std::thread::panicking() {
+            let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+            eprintln!("----- log of redis-server ({}) -----\n{log}", self.addr);
+        }
+    }
+}
