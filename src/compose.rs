@@ -255,14 +255,19 @@ pub async fn build(args: &ServeArgs) -> anyhow::Result<Composition> {
     let grpc = match args.transport {
         Transport::Http => None,
         Transport::Grpc => {
-            let locals = places
+            let locals: Vec<_> = places
                 .iter()
                 .filter_map(|(module, place)| match place {
                     Place::Local(local) => Some((*module, local.api.clone())),
                     Place::Remote(_) => None,
                 })
                 .collect();
-            Some(grpc::router(locals, grpc_consumers, token.clone()).await?)
+            let services = locals
+                .iter()
+                .map(|(module, _)| (module.name, module.grpc.service))
+                .collect();
+            let router = grpc::router(locals, grpc_consumers, token.clone()).await?;
+            Some(faults.guard_grpc(services, router))
         }
     };
     // The contract is the product's, not a module's: every process serves the same one.

@@ -1,6 +1,7 @@
 //! A fault switch for failure drills: `POST /internal/faults/{module}` with
 //! `{"secs": 4}` makes one module of this process fail for that long. Its public routes
-//! answer 503 and it refuses the events delivered to it, which come again once it is
+//! answer 503, its gRPC service answers UNAVAILABLE, and it refuses the events delivered
+//! to it, which come again once it is
 //! back, just as when its process is gone, but every other module of the process runs on.
 //! `cleave compare --drill module` uses it to fail payments alone, in a monolith as in a
 //! split. The route is internal: it is not in the OpenAPI document, and it exists only in
@@ -11,12 +12,13 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
+use axum::body::Body;
 use axum::extract::{Path, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::Router;
-use http::StatusCode;
+use http::{header, HeaderValue, StatusCode};
 use runtime::events::{EventError, EventHandler};
 use runtime::extract::Json;
 use vocab::events::Envelope;
@@ -51,6 +53,20 @@ impl Faults {
         ))
     }
 
+    /// `router`, the gRPC services of this process, answering UNAVAILABLE to the calls of
+    /// a failing module's service; `services` pairs each local module with its service's
+    /// full name.
+    pub fn guard_grpc(
+        &self,
+        services: Vec<(&'static str, &'static str)>,
+        router: Router,
+    ) -> Router {
+        router.layer(middleware::from_fn_with_state(
+            (self.clone(), Arc::new(services)),
+            refuse_calls_while_failing,
+        ))
+    }
+
     /// `handler`, a local module's event handler, refusing batches while `module` fails.
     pub fn guard_events(
         &self,
@@ -82,6 +98,43 @@ async fn refuse_while_failing(
             .into_response();
     }
     next.run(req).await
+}
+
+/// Services: `(module, service)` pairs.
+type Services = Arc<Vec<(&'static str, &'static str)>>;
+
+async fn refuse_calls_while_failing(
+    State((faults, services)): State<(Faults, Services)>,
+    req: Request,
+    next: Next,
+) -> Response {
+    // A gRPC call's path is `/<service>/<method>`.
+    let service = req.uri().path().trim_start_matches('/').split('/').next();
+    let failing = services
+        .iter()
+        .find(|(module, name)| Some(*name) == service && faults.failing(module));
+    match failing {
+        Some((module, _)) => grpc_unavailable(module),
+        None => next.run(req).await,
+    }
+}
+
+/// A trailers-only gRPC answer with status 14, UNAVAILABLE: what a client sees of a
+/// service that is down, and retries.
+fn grpc_unavailable(module: &str) -> Response {
+    let mut response = Response::new(Body::empty());
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/grpc"),
+    );
+    headers.insert("grpc-status", HeaderValue::from_static("14"));
+    if let Ok(message) =
+        HeaderValue::from_str(&format!("{module} is failing on purpose, for a drill"))
+    {
+        headers.insert("grpc-message", message);
+    }
+    response
 }
 
 struct Failing {

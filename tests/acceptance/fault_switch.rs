@@ -46,6 +46,11 @@ async fn split_fails_payments_alone() {
     fails_payments_alone(Shape::Split).await;
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn grpc_split_fails_payments_alone() {
+    fails_payments_alone(Shape::GrpcSplit).await;
+}
+
 async fn fails_payments_alone(shape: Shape) {
     let app = Topology::start_with(shape, &with_token()).await;
     let base = app.process_of(Module::Payments).url();
@@ -69,7 +74,7 @@ async fn fails_payments_alone(shape: Shape) {
     switch(&base, "payments", "{", true)
         .await
         .assert_problem(StatusCode::BAD_REQUEST, None);
-    if shape == Shape::Split {
+    if shape != Shape::AllInOne {
         // Orders runs elsewhere: not this process's to fail.
         switch(&base, "orders", r#"{"secs": 1}"#, true)
             .await

@@ -24,19 +24,36 @@ async fn all_pages<T: serde::de::DeserializeOwned>(
         if let Some(cursor) = &cursor {
             query.push(("cursor", cursor.clone()));
         }
-        let page: Page<T> = http
-            .get(format!("{base}{path}"))
-            .query(&query)
-            .send()
-            .await?
-            .error_for_status()?
-            .json()
-            .await?;
+        let page: Page<T> = read(http, &format!("{base}{path}"), &query).await?;
         items.extend(page.data);
         match page.next_cursor {
             Some(next) => cursor = Some(next),
             None => return Ok(items),
         }
+    }
+}
+
+/// How long a read-back tries again when it is answered 503: a module just back from the
+/// drill may still be behind its callers' open circuit breakers for a few seconds.
+const UNAVAILABLE_FOR: Duration = Duration::from_secs(15);
+
+/// One page, tried again while the answer is 503 or none, for up to [`UNAVAILABLE_FOR`].
+async fn read<T: serde::de::DeserializeOwned>(
+    http: &reqwest::Client,
+    url: &str,
+    query: &[(&str, String)],
+) -> anyhow::Result<T> {
+    let deadline = Instant::now() + UNAVAILABLE_FOR;
+    loop {
+        let answer = http.get(url).query(query).send().await;
+        let unavailable = match &answer {
+            Ok(response) => response.status() == reqwest::StatusCode::SERVICE_UNAVAILABLE,
+            Err(err) => err.is_connect() || err.is_timeout(),
+        };
+        if !unavailable || Instant::now() >= deadline {
+            return Ok(answer?.error_for_status()?.json().await?);
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
 

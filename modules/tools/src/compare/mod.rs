@@ -141,7 +141,14 @@ pub async fn run(args: CompareArgs, registry: &'static [&'static Module]) -> any
     }
 
     let sweep = if args.sweep && args.targets.is_empty() {
-        Some(sweep::run(&mut subjects, &args, plan.mix, &mut progress).await)
+        let sweep = sweep::run(&mut subjects, &args, plan.mix, &mut progress).await;
+        let drills_left = if drills {
+            drill_budget * count as u32
+        } else {
+            Duration::ZERO
+        };
+        progress.replan(drills_left + Duration::from_secs(1));
+        Some(sweep)
     } else {
         None
     };

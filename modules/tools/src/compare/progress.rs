@@ -61,6 +61,15 @@ impl Progress {
         }
     }
 
+    /// What is left after the phase under way is now expected to take `rest`: a phase of
+    /// unknown length, such as a sweep, is over.
+    pub(super) fn replan(&mut self, rest: Duration) {
+        self.planned = self.done + self.current + rest;
+        if let Some(bar) = &self.bar {
+            bar.set_length(self.planned.as_millis() as u64);
+        }
+    }
+
     /// The run is over: the bar ends full, or a last line says how long it took.
     pub(super) fn finish(&mut self) {
         let elapsed = self.started.elapsed();

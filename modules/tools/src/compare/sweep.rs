@@ -1,6 +1,8 @@
 //! Where each shape breaks: the offered rate steps up, open loop, each step visiting the
 //! topologies in turn, until every topology has missed the latency objective. The knee is
-//! the highest rate that still met it.
+//! the highest rate that still met it. A topology that misses it at the first rate is
+//! offered half as much, and half again, until it meets it, so that a slow machine still
+//! gets a knee.
 
 use std::time::Duration;
 
@@ -13,6 +15,8 @@ use super::{cpu, latency, rss, CompareArgs, Subject};
 const GROWTH: f64 = 1.5;
 /// No sweep goes on past this many steps (100 req/s × 1.5¹⁹ ≈ 220,000 req/s).
 const MAX_STEPS: usize = 20;
+/// The lowest rate a sweep going down offers.
+const MIN_RATE: f64 = 5.0;
 /// Steps a sweep is expected to take, for the progress estimate.
 pub(super) const EXPECTED_STEPS: u32 = 8;
 /// Requests in flight the open loop allows before it waits (and counts the wait).
@@ -65,14 +69,17 @@ pub(super) async fn run(
             broke_at_rps: None,
         })
         .collect();
-    let mut rate = args.sweep_from;
+    // The next rate to offer each topology; `None` once its sweep is over.
+    let mut next: Vec<Option<f64>> = subjects
+        .iter()
+        .map(|s| s.launched.is_some().then_some(args.sweep_from))
+        .collect();
     for step in 1..=MAX_STEPS {
-        let mut anyone = false;
-        for (subject, curve) in subjects.iter_mut().zip(&mut curves) {
-            if subject.launched.is_none() || curve.points.last().is_some_and(|p| !p.met_slo) {
-                continue;
-            }
-            anyone = true;
+        if next.iter().all(Option::is_none) {
+            break;
+        }
+        for ((subject, curve), next) in subjects.iter_mut().zip(&mut curves).zip(&mut next) {
+            let Some(rate) = *next else { continue };
             progress.phase(
                 &format!(
                     "sweep step {step}: {} req/s offered to {}",
@@ -81,43 +88,12 @@ pub(super) async fn run(
                 ),
                 args.sweep_step,
             );
-            let plan = Plan {
-                mix,
-                concurrency: IN_FLIGHT,
-                rate: Some(rate),
-                duration: args.sweep_step,
-            };
-            let before = cpu(subject.launched.as_ref());
-            let recording = load::run(&subject.target, plan, None).await;
-            let used: f64 = cpu(subject.launched.as_ref())
-                .iter()
-                .zip(&before)
-                .map(|(a, b)| a - b)
-                .sum();
-            let secs = recording.elapsed.as_secs_f64();
-            let mut point = SweepPoint {
-                offered_rps: rate,
-                achieved_rps: if secs > 0.0 {
-                    recording.ok as f64 / secs
-                } else {
-                    0.0
-                },
-                requests: recording.requests,
-                errors: recording.requests - recording.ok,
-                latency: latency(&recording.latency),
-                cpu_ms_per_request: (recording.ok > 0).then(|| used * 1000.0 / recording.ok as f64),
-                rss_bytes: rss(subject.launched.as_ref()),
-                met_slo: false,
-            };
-            point.met_slo = meets(&point, args.slo_p99_ms);
+            let point = measure(subject, args, mix, rate).await;
             curve.points.push(point);
+            *next = next_rate(&curve.points);
             // A backlog of events left by a step past the knee must not weigh on the next.
             tokio::time::sleep(Duration::from_millis(500)).await;
         }
-        if !anyone {
-            break;
-        }
-        rate *= GROWTH;
     }
     for curve in &mut curves {
         (curve.knee_rps, curve.broke_at_rps) = knee(&curve.points);
@@ -127,6 +103,54 @@ pub(super) async fn run(
         step_secs: args.sweep_step.as_secs_f64(),
         curves,
     }
+}
+
+/// The rate to offer after `points` (in the order offered), or `None` when the sweep of
+/// that topology is over: up while it meets the objective; down, halving, while it has
+/// never met it; over once it met it and missed it both.
+fn next_rate(points: &[SweepPoint]) -> Option<f64> {
+    let last = points.last()?;
+    let ever_met = points.iter().any(|p| p.met_slo);
+    let ever_missed = points.iter().any(|p| !p.met_slo);
+    match (last.met_slo, ever_met, ever_missed) {
+        (true, _, true) | (false, true, _) => None,
+        (true, _, false) => Some(last.offered_rps * GROWTH),
+        (false, false, _) => Some(last.offered_rps / 2.0).filter(|r| *r >= MIN_RATE),
+    }
+}
+
+/// Offers `rate` to `subject` for a step and measures what it served.
+async fn measure(subject: &Subject, args: &CompareArgs, mix: Mix, rate: f64) -> SweepPoint {
+    let plan = Plan {
+        mix,
+        concurrency: IN_FLIGHT,
+        rate: Some(rate),
+        duration: args.sweep_step,
+    };
+    let before = cpu(subject.launched.as_ref());
+    let recording = load::run(&subject.target, plan, None).await;
+    let used: f64 = cpu(subject.launched.as_ref())
+        .iter()
+        .zip(&before)
+        .map(|(a, b)| a - b)
+        .sum();
+    let secs = recording.elapsed.as_secs_f64();
+    let mut point = SweepPoint {
+        offered_rps: rate,
+        achieved_rps: if secs > 0.0 {
+            recording.ok as f64 / secs
+        } else {
+            0.0
+        },
+        requests: recording.requests,
+        errors: recording.requests - recording.ok,
+        latency: latency(&recording.latency),
+        cpu_ms_per_request: (recording.ok > 0).then(|| used * 1000.0 / recording.ok as f64),
+        rss_bytes: rss(subject.launched.as_ref()),
+        met_slo: false,
+    };
+    point.met_slo = meets(&point, args.slo_p99_ms);
+    point
 }
 
 #[cfg(test)]
@@ -191,6 +215,25 @@ mod tests {
         lucky.met_slo = true;
         points.push(lucky);
         assert_eq!(knee(&points), (Some(1200.0), Some(2000.0)));
+    }
+
+    #[test]
+    fn it_goes_up_until_it_misses_and_down_until_it_meets() {
+        assert_eq!(next_rate(&profile(&[100.0, 150.0])), Some(225.0));
+        assert_eq!(next_rate(&profile(&[1000.0, 1500.0, 2250.0])), None);
+        assert_eq!(next_rate(&profile(&[4000.0])), Some(2000.0));
+        assert_eq!(next_rate(&profile(&[4000.0, 2000.0])), Some(1000.0));
+        let found = profile(&[4000.0, 2000.0, 1000.0]);
+        assert_eq!(next_rate(&found), None);
+        assert_eq!(knee(&found), (Some(1000.0), Some(2000.0)));
+        let mut hopeless = hockey_stick(8.0);
+        hopeless.met_slo = false;
+        assert_eq!(
+            next_rate(&[hopeless]),
+            None,
+            "no lower than {MIN_RATE} req/s"
+        );
+        assert_eq!(next_rate(&[]), None);
     }
 
     #[test]
