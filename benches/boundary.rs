@@ -71,6 +71,7 @@ use runtime::peer::{grpc_client, http_client, Peer};
 use sqlx::SqlitePool;
 use std::sync::atomic::{AtomicU64, Ordering};
 use tempfile::TempDir;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::runtime::Runtime;
 use tokio_util::sync::CancellationToken;
@@ -156,7 +157,8 @@ fn users_grpc_routes(server: &Runtime, api: &runtime::module::Api) -> axum::Rout
 }
 
 /// A loopback relay to `target` that counts the bytes crossing it: (sent to the server,
-/// received from it), once each connection through it has closed.
+/// received from it). Each byte is counted before it is passed on, so once a call has
+/// been answered its bytes are in the counts, whether or not the connection closes.
 fn counting_relay(server: &Runtime, target: SocketAddr) -> (SocketAddr, Arc<[AtomicU64; 2]>) {
     let counts = Arc::new([AtomicU64::new(0), AtomicU64::new(0)]);
     let totals = counts.clone();
@@ -164,17 +166,12 @@ fn counting_relay(server: &Runtime, target: SocketAddr) -> (SocketAddr, Arc<[Ato
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("a free port");
         let addr = listener.local_addr().expect("a bound address");
         tokio::spawn(async move {
-            while let Ok((mut client, _)) = listener.accept().await {
-                let totals = totals.clone();
-                tokio::spawn(async move {
-                    let mut upstream = TcpStream::connect(target).await.expect("the server");
-                    if let Ok((up, down)) =
-                        tokio::io::copy_bidirectional(&mut client, &mut upstream).await
-                    {
-                        totals[0].fetch_add(up, Ordering::SeqCst);
-                        totals[1].fetch_add(down, Ordering::SeqCst);
-                    }
-                });
+            while let Ok((client, _)) = listener.accept().await {
+                let upstream = TcpStream::connect(target).await.expect("the server");
+                let (from_client, to_client) = client.into_split();
+                let (from_server, to_server) = upstream.into_split();
+                tokio::spawn(pass_on(from_client, to_server, totals.clone(), 0));
+                tokio::spawn(pass_on(from_server, to_client, totals.clone(), 1));
             }
         });
         addr
@@ -182,8 +179,24 @@ fn counting_relay(server: &Runtime, target: SocketAddr) -> (SocketAddr, Arc<[Ato
     (addr, counts)
 }
 
-/// Calls `get` through a client made by `client` for the relay `calls` times, drops the
-/// client (closing its connection), and returns the bytes per call each way.
+/// Copies `from` to `to` until either ends, adding what it copies to `totals[slot]`.
+async fn pass_on(
+    mut from: impl AsyncRead + Unpin,
+    mut to: impl AsyncWrite + Unpin,
+    totals: Arc<[AtomicU64; 2]>,
+    slot: usize,
+) {
+    let mut buf = vec![0; 16 * 1024];
+    while let Ok(n @ 1..) = from.read(&mut buf).await {
+        totals[slot].fetch_add(n as u64, Ordering::SeqCst);
+        if to.write_all(&buf[..n]).await.is_err() {
+            return;
+        }
+    }
+}
+
+/// Calls `get` through a client made by `client` for the relay `calls` times and returns
+/// the bytes per call each way.
 fn bytes_per_call(
     runtime: &Runtime,
     server: &Runtime,
@@ -199,11 +212,6 @@ fn bytes_per_call(
             black_box(api.get(id).await.expect("found"));
         }
     });
-    // The connection closes once the client is gone; its counts follow.
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while counts[1].load(Ordering::SeqCst) == 0 && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(10));
-    }
     let per_call = |i: usize| counts[i].load(Ordering::SeqCst) as f64 / CALLS as f64;
     (per_call(0), per_call(1))
 }
