@@ -24,7 +24,7 @@ use async_trait::async_trait;
 use tokio_util::sync::CancellationToken;
 
 use crate::events::{EventError, EventHandler};
-use crate::metrics::{EVENTS_DELIVERED, EVENTS_REJECTED};
+use crate::metrics::{EVENTS_DELIVERED, EVENTS_REJECTED, PEER_REQUESTS, PEER_SENT_BYTES};
 use vocab::events::Envelope;
 
 pub mod nats;
@@ -173,6 +173,24 @@ pub(crate) async fn pause(pause: Duration, shutdown: &CancellationToken) {
     tokio::select! {
         () = tokio::time::sleep(pause) => {}
         () = shutdown.cancelled() => {}
+    }
+}
+
+/// What a publisher answers the relay for a batch it sent to the broker `peer`: one call to
+/// that peer in the metrics, and on failure "unavailable", so that the relay keeps its
+/// cursor and sends the batch again.
+pub(crate) fn published(peer: &'static str, sent: anyhow::Result<usize>) -> Result<(), EventError> {
+    match sent {
+        Ok(bytes) => {
+            metrics::counter!(PEER_REQUESTS, "peer" => peer, "outcome" => "ok").increment(1);
+            metrics::counter!(PEER_SENT_BYTES, "peer" => peer).increment(bytes as u64);
+            Ok(())
+        }
+        Err(err) => {
+            metrics::counter!(PEER_REQUESTS, "peer" => peer, "outcome" => "unreachable")
+                .increment(1);
+            Err(EventError::Unavailable(format!("{err:#}")))
+        }
     }
 }
 

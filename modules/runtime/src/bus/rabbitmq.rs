@@ -41,7 +41,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::bus::{self, Consumer, Consumes, Received, FIRST_RETRY, LAST_RETRY};
 use crate::events::{EventError, EventHandler};
-use crate::metrics::{PEER_RECEIVED_BYTES, PEER_REQUESTS, PEER_SENT_BYTES};
+use crate::metrics::PEER_RECEIVED_BYTES;
 use vocab::events::Envelope;
 
 /// The exchange every event that crosses processes goes through.
@@ -237,18 +237,7 @@ async fn send(channel: &Channel, consumer: &str, batch: &[Envelope]) -> anyhow::
 #[async_trait]
 impl EventHandler for RabbitPublisher {
     async fn handle(&self, batch: &[Envelope]) -> Result<(), EventError> {
-        match self.publish(batch).await {
-            Ok(bytes) => {
-                metrics::counter!(PEER_REQUESTS, "peer" => PEER, "outcome" => "ok").increment(1);
-                metrics::counter!(PEER_SENT_BYTES, "peer" => PEER).increment(bytes as u64);
-                Ok(())
-            }
-            Err(err) => {
-                metrics::counter!(PEER_REQUESTS, "peer" => PEER, "outcome" => "unreachable")
-                    .increment(1);
-                Err(EventError::Unavailable(format!("{err:#}")))
-            }
-        }
+        bus::published(PEER, self.publish(batch).await)
     }
 
     /// The events are applied by the consumer's [`RabbitConsumer`], which counts them.
