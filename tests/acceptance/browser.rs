@@ -26,16 +26,13 @@ fn browser_available() -> bool {
         .stderr(Stdio::null())
         .status()
         .is_ok_and(|status| status.success());
-    let found = playwright && std::path::Path::new(CHROMIUM).is_file();
-    if !found {
-        assert!(
-            std::env::var_os("CLEAVE_REQUIRE_BROWSER").is_none(),
-            "CLEAVE_REQUIRE_BROWSER is set, but playwright (pip, the version .ci/run pins) or \
-             {CHROMIUM} (apt-get install chromium) is missing"
-        );
-        eprintln!("playwright or {CHROMIUM} is missing: browser test skipped");
-    }
-    found
+    crate::support::found_or_skipped(
+        playwright && std::path::Path::new(CHROMIUM).is_file(),
+        "CLEAVE_REQUIRE_BROWSER",
+        &format!(
+            "playwright (pip, the version .ci/run pins) or {CHROMIUM} (apt-get install chromium) is missing"
+        ),
+    )
 }
 
 fn screenshots(test: &str) -> PathBuf {

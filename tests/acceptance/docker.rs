@@ -35,14 +35,7 @@ pub(crate) fn available() -> bool {
     static ANSWERS: OnceLock<bool> = OnceLock::new();
     let answers =
         *ANSWERS.get_or_init(|| docker(&["info", "--format", "{{.ServerVersion}}"]).is_ok());
-    if !answers {
-        assert!(
-            std::env::var_os("CLEAVE_REQUIRE_DOCKER").is_none(),
-            "CLEAVE_REQUIRE_DOCKER is set, but no Docker engine answers"
-        );
-        eprintln!("no Docker engine answers: container test skipped");
-    }
-    answers
+    crate::support::found_or_skipped(answers, "CLEAVE_REQUIRE_DOCKER", "no Docker engine answers")
 }
 
 /// Runs `docker args`; its trimmed standard output, or what went wrong.

@@ -17,21 +17,11 @@ const SCRIPT: &str = concat!(
 /// Whether `openapi-python-client` is installed. Where `CLEAVE_REQUIRE_OPENAPI_CLIENT` is
 /// set (CI), a missing one is a failure; elsewhere the test is skipped, saying so.
 fn generator_installed() -> bool {
-    let found = Command::new("openapi-python-client")
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|status| status.success());
-    if !found {
-        assert!(
-            std::env::var_os("CLEAVE_REQUIRE_OPENAPI_CLIENT").is_none(),
-            "CLEAVE_REQUIRE_OPENAPI_CLIENT is set, but openapi-python-client is not installed \
-             (the version .ci/run pins)"
-        );
-        eprintln!("openapi-python-client is not installed: the generated-client test is skipped");
-    }
-    found
+    crate::support::found_or_skipped(
+        crate::support::answers_version("openapi-python-client"),
+        "CLEAVE_REQUIRE_OPENAPI_CLIENT",
+        "openapi-python-client is not installed (the version .ci/run pins)",
+    )
 }
 
 /// `program` with `args` in `dir`, with no proxy of the machine in the way of loopback.

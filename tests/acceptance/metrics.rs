@@ -10,20 +10,11 @@ use crate::support::{Module, Process, Shape, Topology};
 /// Whether `promtool` is installed. Where `CLEAVE_REQUIRE_PROMTOOL` is set (CI), a missing
 /// one is a failure; elsewhere the check is skipped, saying so.
 fn promtool_installed() -> bool {
-    let found = Command::new("promtool")
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|status| status.success());
-    if !found {
-        assert!(
-            std::env::var_os("CLEAVE_REQUIRE_PROMTOOL").is_none(),
-            "CLEAVE_REQUIRE_PROMTOOL is set, but promtool is not installed (apt-get install prometheus)"
-        );
-        eprintln!("promtool is not installed: its check is skipped (apt-get install prometheus)");
-    }
-    found
+    crate::support::found_or_skipped(
+        crate::support::answers_version("promtool"),
+        "CLEAVE_REQUIRE_PROMTOOL",
+        "promtool is not installed (apt-get install prometheus)",
+    )
 }
 
 /// Feeds `page` to `promtool check metrics`, which exits non-zero on any problem or lint.

@@ -16,11 +16,7 @@ const READY_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// The `nats-server` binary: on `PATH`, or where Debian's package puts it.
 fn binary() -> Option<PathBuf> {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
-        .chain([PathBuf::from("/usr/sbin")])
-        .map(|dir| dir.join("nats-server"))
-        .find(|candidate| candidate.is_file())
+    crate::support::installed("nats-server", "/usr/sbin")
 }
 
 /// Whether `nats-server` is installed. Where `CLEAVE_REQUIRE_NATS` is set (CI), a missing
@@ -28,14 +24,7 @@ fn binary() -> Option<PathBuf> {
 pub(crate) fn available() -> bool {
     static FOUND: OnceLock<bool> = OnceLock::new();
     let found = *FOUND.get_or_init(|| binary().is_some());
-    if !found {
-        assert!(
-            std::env::var_os("CLEAVE_REQUIRE_NATS").is_none(),
-            "CLEAVE_REQUIRE_NATS is set, but nats-server is not installed"
-        );
-        eprintln!("nats-server is not installed: NATS test skipped");
-    }
-    found
+    crate::support::found_or_skipped(found, "CLEAVE_REQUIRE_NATS", "nats-server is not installed")
 }
 
 /// A `nats-server -js` that can be killed and started again on the same port and store.

@@ -24,11 +24,7 @@ const SERVER: &str = "/usr/lib/rabbitmq/bin/rabbitmq-server";
 
 /// `epmd`: on `PATH`, or where Debian's `erlang-base` puts it.
 fn epmd() -> Option<PathBuf> {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
-        .chain([PathBuf::from("/usr/bin")])
-        .map(|dir| dir.join("epmd"))
-        .find(|candidate| candidate.is_file())
+    crate::support::installed("epmd", "/usr/bin")
 }
 
 /// Whether `rabbitmq-server` is installed. Where `CLEAVE_REQUIRE_RABBITMQ` is set (CI), a
@@ -36,14 +32,11 @@ fn epmd() -> Option<PathBuf> {
 pub(crate) fn available() -> bool {
     static FOUND: OnceLock<bool> = OnceLock::new();
     let found = *FOUND.get_or_init(|| Path::new(SERVER).is_file() && epmd().is_some());
-    if !found {
-        assert!(
-            std::env::var_os("CLEAVE_REQUIRE_RABBITMQ").is_none(),
-            "CLEAVE_REQUIRE_RABBITMQ is set, but rabbitmq-server is not installed"
-        );
-        eprintln!("rabbitmq-server is not installed: RabbitMQ test skipped");
-    }
-    found
+    crate::support::found_or_skipped(
+        found,
+        "CLEAVE_REQUIRE_RABBITMQ",
+        "rabbitmq-server is not installed",
+    )
 }
 
 /// A RabbitMQ node that can be killed and started again on the same ports and store.

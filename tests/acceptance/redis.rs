@@ -17,11 +17,7 @@ const READY_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// The `redis-server` binary: on `PATH`, or where Debian's package puts it.
 fn binary() -> Option<PathBuf> {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
-        .chain([PathBuf::from("/usr/bin")])
-        .map(|dir| dir.join("redis-server"))
-        .find(|candidate| candidate.is_file())
+    crate::support::installed("redis-server", "/usr/bin")
 }
 
 /// Whether `redis-server` is installed. Where `CLEAVE_REQUIRE_REDIS` is set (CI), a missing
@@ -29,14 +25,11 @@ fn binary() -> Option<PathBuf> {
 pub(crate) fn available() -> bool {
     static FOUND: OnceLock<bool> = OnceLock::new();
     let found = *FOUND.get_or_init(|| binary().is_some());
-    if !found {
-        assert!(
-            std::env::var_os("CLEAVE_REQUIRE_REDIS").is_none(),
-            "CLEAVE_REQUIRE_REDIS is set, but redis-server is not installed"
-        );
-        eprintln!("redis-server is not installed: Redis test skipped");
-    }
-    found
+    crate::support::found_or_skipped(
+        found,
+        "CLEAVE_REQUIRE_REDIS",
+        "redis-server is not installed",
+    )
 }
 
 /// A `redis-server` that can be killed and started again on the same port and store.

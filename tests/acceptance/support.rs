@@ -909,3 +909,36 @@ impl Reply {
         }
     }
 }
+
+/// `name` on `PATH`, or in `debian_dir`, where Debian's package puts it.
+pub(crate) fn installed(name: &str, debian_dir: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .chain([PathBuf::from(debian_dir)])
+        .map(|dir| dir.join(name))
+        .find(|candidate| candidate.is_file())
+}
+
+/// Whether `command --version` runs and succeeds.
+pub(crate) fn answers_version(command: &str) -> bool {
+    Command::new(command)
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|status| status.success())
+}
+
+/// Whether what a test needs from the machine was `found`; `missing` says what is absent.
+/// Where `require` (a `CLEAVE_REQUIRE_…` variable) is set, as in CI, a missing one is a
+/// failure; elsewhere the test is skipped, saying so.
+pub(crate) fn found_or_skipped(found: bool, require: &str, missing: &str) -> bool {
+    if !found {
+        assert!(
+            std::env::var_os(require).is_none(),
+            "{require} is set, but {missing}"
+        );
+        eprintln!("{missing}: test skipped");
+    }
+    found
+}
