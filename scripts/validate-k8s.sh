@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Checks the Kubernetes manifests in deploy/k8s without a cluster:
 #
-#   1. renders each overlay with `kubectl kustomize` (monolith, microservices, and an
-#      overlay of a user's own on the split: image, token, PostgreSQL, NATS, replicas),
-#      so a broken reference, patch or generator fails here;
+#   1. renders each overlay with `kubectl kustomize` (monolith, microservices,
+#      microservices-grpc, microservices-kafka, and an overlay of a user's own on the
+#      split: image, token, PostgreSQL, NATS, replicas), so a broken reference, patch or
+#      generator fails here;
 #   2. validates every rendered object with kubernetes-validate, strictly (a field the
 #      API does not know is an error), against the schemas of the oldest and the newest
 #      Kubernetes it is meant for;
@@ -48,6 +49,7 @@ render() { # NAME DIRECTORY
 render monolith deploy/k8s/overlays/monolith
 render microservices deploy/k8s/overlays/microservices
 render microservices-grpc deploy/k8s/overlays/microservices-grpc
+render microservices-kafka deploy/k8s/overlays/microservices-kafka
 # An overlay of a user's own on top of the split, as "Kubernetes" in docs/scaling.md
 # shows: their registry's image, their token, PostgreSQL and NATS, and replicas.
 # kustomize accepts only relative paths to other kustomizations.
@@ -118,8 +120,9 @@ if kubernetes-validate --strict --quiet "${versions[@]}" "$work/broken.yaml" >/d
     fail "kubernetes-validate accepted a Deployment with an unknown field"
 fi
 
-validate "$work/monolith.yaml" "$work/microservices.yaml" "$work/microservices-grpc.yaml" "$work/own.yaml"
-echo "schemas: every object of 4 renders is valid against Kubernetes ${K8S_VERSIONS[*]} (strict)"
+validate "$work/monolith.yaml" "$work/microservices.yaml" "$work/microservices-grpc.yaml" \
+    "$work/microservices-kafka.yaml" "$work/own.yaml"
+echo "schemas: every object of 5 renders is valid against Kubernetes ${K8S_VERSIONS[*]} (strict)"
 
 python3 - "$work" <<'PY'
 import base64
@@ -309,6 +312,13 @@ configs = [o["data"] for o in grpc if o["kind"] == "ConfigMap"]
 check([c.get("CLEAVE_TRANSPORT") for c in configs] == ["grpc"],
       "microservices-grpc: CLEAVE_TRANSPORT is not grpc")
 
+kafka = load("microservices-kafka")
+kafka_deps = {o["metadata"]["name"] for o in kafka if o["kind"] == "Deployment"}
+check(kafka_deps == set(SPLIT), f"microservices-kafka: Deployments {sorted(kafka_deps)}")
+kafka_configs = [o["data"] for o in kafka if o["kind"] == "ConfigMap"]
+check([c.get("CLEAVE_EVENT_BUS", "").split("://")[0] for c in kafka_configs] == ["kafka"],
+      "microservices-kafka: CLEAVE_EVENT_BUS is not a kafka:// URL")
+
 # The user's overlay replaced what it set out to: the image, the example token.
 own = load("own")
 images = {c["image"] for o in own if o["kind"] == "Deployment"
@@ -322,7 +332,7 @@ check(tokens == [token], "own: the internal token is not the overlay's")
 if errors:
     print("\n".join("validate-k8s: " + e for e in errors), file=sys.stderr)
     sys.exit(1)
-print(f"structure: {count} objects in 3 renders, and the split over gRPC, hold what the deployment relies on "
+print(f"structure: {count} objects in 3 renders, and the split over gRPC and over Kafka, hold what the deployment relies on "
       f"(modules: {', '.join(MODULES)})")
 PY
 echo "k8s manifests: ok"

@@ -185,6 +185,7 @@ pub async fn build(args: &ServeArgs) -> anyhow::Result<Composition> {
     for (consumer, place) in &places {
         let Place::Local(Local {
             events: Some(handler),
+            db,
             ..
         }) = place
         else {
@@ -197,7 +198,11 @@ pub async fn build(args: &ServeArgs) -> anyhow::Result<Composition> {
             continue;
         }
         match &bus {
-            Some(bus) => consumers.push(bus.consumer(consumes(consumer), handler.clone())),
+            Some(bus) => consumers.push(bus.consumer(
+                consumes(consumer),
+                handler.clone(),
+                db.clone(),
+            )),
             None if args.transport == Transport::Grpc => {
                 grpc_consumers.insert(consumer.name, handler.clone());
             }

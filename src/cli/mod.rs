@@ -317,8 +317,8 @@ pub struct ServeArgs {
     /// `http`: the producer's relay posts them to the consumer's internal route. A broker's
     /// URL: through that broker, `nats://host:4222` (NATS JetStream, the stream
     /// `CLEAVE_EVENTS`), `redis://host:6379` (Redis Streams) or
-    /// `amqp://user:password@host:5672/%2f` (RabbitMQ). Events between modules of one
-    /// process stay in memory either way.
+    /// `amqp://user:password@host:5672/%2f` (RabbitMQ) or `kafka://host:9092[,host:9092]`
+    /// (Kafka). Events between modules of one process stay in memory either way.
     #[arg(
         help_heading = "Events",
         long,
@@ -391,7 +391,7 @@ impl Command {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EventBus {
     Http,
-    /// The URL of a broker: NATS with JetStream enabled, Redis, or RabbitMQ.
+    /// The URL of a broker: NATS with JetStream enabled, Redis, RabbitMQ or Kafka.
     Broker(String),
 }
 
@@ -405,7 +405,7 @@ impl std::str::FromStr for EventBus {
             Ok(Self::Broker(text.to_owned()))
         } else {
             Err(format!(
-                "`{text}` is neither `http` nor a nats://, redis:// or amqp:// URL"
+                "`{text}` is neither `http` nor a nats://, redis://, amqp:// or kafka:// URL"
             ))
         }
     }

@@ -8,12 +8,13 @@
 //! talking by name on a bridge network; run where a Docker engine answers), `postgres_all_in_one::<scenario>` and
 //! `postgres_split::<scenario>` (the first two with every module in a PostgreSQL database
 //! of a throwaway cluster; run where PostgreSQL 15 is installed),
-//! `nats_split::<scenario>`, `redis_split::<scenario>` and `rabbitmq_split::<scenario>` (the
-//! split shape with events carried by a real `nats-server -js`, `redis-server` or
-//! RabbitMQ node the test starts; run where it is installed) and `grpc_split::<scenario>`
+//! `nats_split::<scenario>`, `redis_split::<scenario>`, `rabbitmq_split::<scenario>` and
+//! `kafka_split::<scenario>` (the split shape with events carried by a real
+//! `nats-server -js`, `redis-server`, RabbitMQ node or `tansu` Kafka broker the test
+//! starts; run where it is installed) and `grpc_split::<scenario>`
 //! (the split shape with modules calling each other and delivering events over gRPC,
 //! `--transport grpc`). The product promises the same behaviour in every shape, so the
-//! same scenario must pass in all ten.
+//! same scenario must pass in all eleven.
 
 mod audit;
 mod balance;
@@ -36,6 +37,7 @@ mod hostile;
 mod image;
 mod inputs;
 mod internal;
+mod kafka;
 mod load;
 mod manifests;
 mod metrics;
@@ -52,8 +54,8 @@ mod telemetry;
 
 /// Generates `all_in_one::$scenario`, `split::$scenario`, `mixed::$scenario`,
 /// `containers::$scenario`, `postgres_all_in_one::$scenario`, `postgres_split::$scenario`,
-/// `nats_split::$scenario`, `redis_split::$scenario`, `rabbitmq_split::$scenario` and
-/// `grpc_split::$scenario`, each calling `$theme::$scenario(Shape::…)`.
+/// `nats_split::$scenario`, `redis_split::$scenario`, `rabbitmq_split::$scenario`,
+/// `kafka_split::$scenario` and `grpc_split::$scenario`, each calling `$theme::$scenario(Shape::…)`.
 macro_rules! in_every_topology {
     ($($theme:ident::$scenario:ident),+ $(,)?) => {
         in_every_topology!(@shape all_in_one, AllInOne, $($theme::$scenario),+);
@@ -66,6 +68,7 @@ macro_rules! in_every_topology {
         in_every_topology!(@shape grpc_split, GrpcSplit, $($theme::$scenario),+);
         in_every_topology!(@shape redis_split, RedisSplit, $($theme::$scenario),+);
         in_every_topology!(@shape rabbitmq_split, RabbitmqSplit, $($theme::$scenario),+);
+        in_every_topology!(@shape kafka_split, KafkaSplit, $($theme::$scenario),+);
     };
     (@shape $module:ident, $shape:ident, $($theme:ident::$scenario:ident),+) => {
         mod $module {

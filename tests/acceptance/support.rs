@@ -63,6 +63,8 @@ pub(crate) enum Shape {
     RedisSplit,
     /// The split shape with events carried by RabbitMQ (`--event-bus amqp://…`).
     RabbitmqSplit,
+    /// The split shape with events carried by Kafka (`--event-bus kafka://…`).
+    KafkaSplit,
 }
 
 impl Shape {
@@ -86,7 +88,8 @@ impl Shape {
             | Shape::NatsSplit
             | Shape::GrpcSplit
             | Shape::RedisSplit
-            | Shape::RabbitmqSplit => &["gateway", "users", "orders", "payments", "shipping"],
+            | Shape::RabbitmqSplit
+            | Shape::KafkaSplit => &["gateway", "users", "orders", "payments", "shipping"],
             Shape::Mixed => &["gateway,users,orders", "payments,shipping"],
         }
     }

@@ -1,6 +1,6 @@
 //! A message broker as the event bus between processes, in place of `POST
-//! /internal/events/<module>`: NATS JetStream, Redis Streams or RabbitMQ, chosen by the
-//! scheme of `--event-bus`.
+//! /internal/events/<module>`: NATS JetStream, Redis Streams, RabbitMQ or Kafka, chosen
+//! by the scheme of `--event-bus`.
 //!
 //! Every broker sits behind the same seam, and keeps the same two promises:
 //! - A producer's relay hands a consuming module's batch to the broker's [`Bus::publisher`]
@@ -23,10 +23,12 @@ use std::time::Duration;
 use async_trait::async_trait;
 use tokio_util::sync::CancellationToken;
 
+use crate::db::Db;
 use crate::events::{EventError, EventHandler};
 use crate::metrics::{EVENTS_DELIVERED, EVENTS_REJECTED, PEER_REQUESTS, PEER_SENT_BYTES};
 use vocab::events::Envelope;
 
+pub mod kafka;
 pub mod nats;
 pub mod rabbitmq;
 pub mod redis;
@@ -47,8 +49,15 @@ pub trait Bus: Send + Sync {
     /// `consumer`, is in another process.
     fn publisher(&self, producer: &'static str, consumer: &'static str) -> Arc<dyn EventHandler>;
 
-    /// The task that applies `consumes.module`'s events with `handler`.
-    fn consumer(&self, consumes: Consumes, handler: Arc<dyn EventHandler>) -> Box<dyn Consumer>;
+    /// The task that applies `consumes.module`'s events with `handler`. `db` is the
+    /// module's database, where a broker that keeps no consumer's place of its own has
+    /// it kept.
+    fn consumer(
+        &self,
+        consumes: Consumes,
+        handler: Arc<dyn EventHandler>,
+        db: Db,
+    ) -> Box<dyn Consumer>;
 }
 
 /// Applies one module's events from the broker until shut down.
@@ -65,6 +74,7 @@ pub enum Kind {
     Nats,
     Redis,
     Rabbitmq,
+    Kafka,
 }
 
 impl Kind {
@@ -76,6 +86,7 @@ impl Kind {
             "nats" => Some(Self::Nats),
             "redis" => Some(Self::Redis),
             "amqp" => Some(Self::Rabbitmq),
+            "kafka" => Some(Self::Kafka),
             _ => None,
         }
     }
@@ -97,6 +108,7 @@ pub async fn connect(
         Some(Kind::Nats) => Arc::new(nats::Bus::connect(url, name, consumers).await?),
         Some(Kind::Redis) => Arc::new(redis::Bus::connect(url, consumers)?),
         Some(Kind::Rabbitmq) => Arc::new(rabbitmq::Bus::connect(url, name, consumers)),
+        Some(Kind::Kafka) => Arc::new(kafka::Bus::connect(url, name)?),
         None => anyhow::bail!("`{url}` names no event bus cleave speaks to"),
     })
 }
@@ -207,6 +219,7 @@ mod tests {
             Kind::of("amqp://guest:guest@127.0.0.1:5672/%2f"),
             Some(Kind::Rabbitmq)
         );
+        assert_eq!(Kind::of("kafka://127.0.0.1:9092"), Some(Kind::Kafka));
         assert_eq!(Kind::of("http://127.0.0.1"), None);
         assert_eq!(Kind::of("rediss://127.0.0.1:6379"), None);
         assert_eq!(Kind::of("127.0.0.1:4222"), None);

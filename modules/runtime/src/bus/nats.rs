@@ -39,6 +39,7 @@ use tokio::sync::Mutex;
 use tokio_util::sync::CancellationToken;
 
 use crate::bus::{self, Consumer, Consumes, Received, FIRST_RETRY, LAST_RETRY};
+use crate::db::Db;
 use crate::events::{EventError, EventHandler};
 use crate::metrics::PEER_RECEIVED_BYTES;
 use vocab::events::Envelope;
@@ -180,7 +181,12 @@ impl bus::Bus for Bus {
         })
     }
 
-    fn consumer(&self, consumes: Consumes, handler: Arc<dyn EventHandler>) -> Box<dyn Consumer> {
+    fn consumer(
+        &self,
+        consumes: Consumes,
+        handler: Arc<dyn EventHandler>,
+        _db: Db,
+    ) -> Box<dyn Consumer> {
         Box::new(NatsConsumer {
             bus: self.clone(),
             consumes,

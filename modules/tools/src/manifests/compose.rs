@@ -24,7 +24,7 @@ pub(super) fn render(modules: &[&Module]) -> String {
         out += &format!("  {}-data: {{}}\n", module.name);
     }
     out += "  monolith-data: {}\n";
-    for broker in ["nats", "redis", "rabbitmq"] {
+    for broker in ["nats", "redis", "rabbitmq", "kafka"] {
         out += &format!("  {broker}-data: {{}}\n");
     }
     out
@@ -55,6 +55,7 @@ const HOW_TO: &str = r#"#
 #   CLEAVE_EVENT_BUS=nats://nats:4222 docker compose --profile nats up -d
 #   CLEAVE_EVENT_BUS=redis://redis:6379 docker compose --profile redis up -d
 #   CLEAVE_EVENT_BUS=amqp://cleave:cleave@rabbitmq:5672/%2f docker compose --profile rabbitmq up -d
+#   CLEAVE_EVENT_BUS=kafka://kafka:9092 docker compose --profile kafka up -d
 #
 # The modules deliver events to each other on internal routes that only holders of a
 # shared token may call; it is a Compose secret read from the file ./internal-token (or
@@ -154,6 +155,24 @@ const BROKERS: &str = r#"  # NATS JetStream, with its store on a volume.
       RABBITMQ_DEFAULT_USER: cleave
       RABBITMQ_DEFAULT_PASS: cleave
     volumes: ["rabbitmq-data:/var/lib/rabbitmq"]
+
+  # Kafka, one node that is both broker and controller (KRaft), advertised by its service
+  # name. One node keeps a confirmed event through a crash of its process, not of its
+  # disk: a cluster of three, with min.insync.replicas 2, keeps it through the loss of one.
+  kafka:
+    image: ${CLEAVE_KAFKA_IMAGE:-apache/kafka:3.9.1}
+    profiles: ["kafka"]
+    environment:
+      KAFKA_NODE_ID: 1
+      KAFKA_PROCESS_ROLES: broker,controller
+      KAFKA_LISTENERS: PLAINTEXT://:9092,CONTROLLER://:9093
+      KAFKA_ADVERTISED_LISTENERS: PLAINTEXT://kafka:9092
+      KAFKA_CONTROLLER_LISTENER_NAMES: CONTROLLER
+      KAFKA_LISTENER_SECURITY_PROTOCOL_MAP: CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+      KAFKA_CONTROLLER_QUORUM_VOTERS: 1@kafka:9093
+      KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR: 1
+      KAFKA_LOG_DIRS: /var/lib/kafka/data
+    volumes: ["kafka-data:/var/lib/kafka/data"]
 
 "#;
 

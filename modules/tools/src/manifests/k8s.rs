@@ -13,6 +13,8 @@ use super::prose::{and_list, comment, describe, generated_by, names, token_use};
 const SPLIT: &str = "overlays/microservices";
 /// The split with modules calling each other over gRPC.
 const SPLIT_GRPC: &str = "overlays/microservices-grpc";
+/// The split with events between its processes carried by Kafka.
+const SPLIT_KAFKA: &str = "overlays/microservices-kafka";
 
 /// Each file, by its path under the directory of the manifests: the overlay of the split,
 /// the gateway's kustomization, then each module's.
@@ -32,6 +34,10 @@ pub(super) fn render(modules: &[&Module]) -> Vec<(PathBuf, String)> {
         (
             PathBuf::from(SPLIT_GRPC).join("kustomization.yaml"),
             grpc_overlay(),
+        ),
+        (
+            PathBuf::from(SPLIT_KAFKA).join("kustomization.yaml"),
+            kafka_overlay(),
         ),
         (split.join("gateway/kustomization.yaml"), gateway),
     ];
@@ -88,6 +94,40 @@ fn grpc_overlay() -> String {
     out += KUSTOMIZATION;
     out + GRPC_OVERLAY_REST
 }
+
+/// The split with its events carried by a Kafka cluster the operator runs (with Strimzi,
+/// say): only the bus changes, so the overlay merges one value into the split's.
+fn kafka_overlay() -> String {
+    let about = "The split with events between its processes carried by Kafka \
+        (docs/events.md, \"Kafka\"): the microservices overlay with CLEAVE_EVENT_BUS naming \
+        the brokers to bootstrap from. The cluster is yours to run (Strimzi, a managed \
+        service); cleave makes a topic of one partition per producer and consumer, with \
+        the cluster's default replication factor, unless you made it first. For what a \
+        confirmed event promises, give the cluster replication factor 3 and \
+        min.insync.replicas 2. Every process of a consuming module reads its topics; its \
+        place in each is kept in its own database.";
+    let mut out = comment("", about);
+    out += "#
+#   kubectl apply -k deploy/k8s/overlays/microservices-kafka
+#
+";
+    out += &generated_by("cleave manifests k8s");
+    out += KUSTOMIZATION;
+    out + KAFKA_OVERLAY_REST
+}
+
+/// The Kafka overlay's flag: the bootstrap brokers, by the Service of a Strimzi cluster
+/// named `cleave` in the namespace `kafka`; change it to yours.
+const KAFKA_OVERLAY_REST: &str = r#"
+resources:
+  - ../microservices
+
+configMapGenerator:
+  - name: cleave-config
+    behavior: merge
+    literals:
+      - CLEAVE_EVENT_BUS=kafka://cleave-kafka-bootstrap.kafka:9092
+"#;
 
 /// The gRPC overlay's flag and probes.
 const GRPC_OVERLAY_REST: &str = r#"
