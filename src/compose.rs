@@ -198,11 +198,9 @@ pub async fn build(args: &ServeArgs) -> anyhow::Result<Composition> {
             continue;
         }
         match &bus {
-            Some(bus) => consumers.push(bus.consumer(
-                consumes(consumer),
-                handler.clone(),
-                db.clone(),
-            )),
+            Some(bus) => {
+                consumers.push(bus.consumer(consumes(consumer), handler.clone(), db.clone()))
+            }
             None if args.transport == Transport::Grpc => {
                 grpc_consumers.insert(consumer.name, handler.clone());
             }

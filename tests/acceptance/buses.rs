@@ -243,22 +243,22 @@ impl Server {
         }
         // Handed back, it keeps coming to payments.
         poll_until(
-        "the undecodable event to be delivered again",
-        Duration::from_secs(15),
-        || async {
-            let metrics = app.process_of(Module::Payments).metrics().await;
-            let refused = series_value(
-                &metrics,
-                "cleave_events_rejected_total{consumer=\"payments\"}",
-            );
-            if refused >= 2.0 {
-                Ok(())
-            } else {
-                Err(format!("refused {refused} times"))
-            }
-        },
-    )
-    .await;
+            "the undecodable event to be delivered again",
+            Duration::from_secs(15),
+            || async {
+                let metrics = app.process_of(Module::Payments).metrics().await;
+                let refused = series_value(
+                    &metrics,
+                    "cleave_events_rejected_total{consumer=\"payments\"}",
+                );
+                if refused >= 2.0 {
+                    Ok(())
+                } else {
+                    Err(format!("refused {refused} times"))
+                }
+            },
+        )
+        .await;
     }
 }
 
