@@ -210,14 +210,14 @@ async fn migrate_on_postgres_makes_a_schema_per_module() {
                   WHERE table_schema IN ('users', 'orders', 'payments')";
     assert_eq!(
         shared.query(tables),
-        "orders._sqlx_migrations,orders.idempotency_keys,orders.inbox,orders.orders,\
-         orders.outbox,orders.outbox_cursor,users._sqlx_migrations,users.inbox,\
-         users.outbox,users.outbox_cursor,users.users"
+        "orders._sqlx_migrations,orders.broker_offsets,orders.idempotency_keys,orders.inbox,\
+         orders.orders,orders.outbox,orders.outbox_cursor,users._sqlx_migrations,\
+         users.broker_offsets,users.inbox,users.outbox,users.outbox_cursor,users.users"
     );
     assert_eq!(
         own.query(tables),
-        "payments._sqlx_migrations,payments.inbox,payments.outbox,payments.outbox_cursor,\
-         payments.payments"
+        "payments._sqlx_migrations,payments.broker_offsets,payments.inbox,payments.outbox,\
+         payments.outbox_cursor,payments.payments"
     );
 }
 
