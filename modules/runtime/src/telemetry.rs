@@ -1,12 +1,12 @@
 //! Logging and tracing, set up once per process.
 //!
 //! One layer writes log lines to stderr (text or JSON, level from `RUST_LOG`). When a
-//! collector is configured or the dashboard keeps recent spans, a second layer builds an
-//! OpenTelemetry span for every span, to export over OTLP or keep; with neither, no
-//! OpenTelemetry span is built, and [`crate::trace`] keeps each span's place in its W3C
-//! trace itself. The spans that carry a
-//! trace stay enabled whatever `RUST_LOG` says, so a quieter log level never breaks the
-//! propagation of a trace.
+//! collector is configured, a second layer builds an OpenTelemetry span for every span, to
+//! export over OTLP; without one, no OpenTelemetry span is built, and [`crate::trace`]
+//! keeps each span's place in its W3C trace itself. When the dashboard keeps recent spans,
+//! a third layer ([`crate::spans::Layer`]) puts the spans that carry a trace in the ring as
+//! they close. The spans that carry a trace stay enabled whatever `RUST_LOG` says, so a
+//! quieter log level never breaks the propagation of a trace.
 
 use std::io::IsTerminal;
 use std::time::Duration;
@@ -36,7 +36,7 @@ pub struct Settings {
     /// One JSON object per line, with the fields of every enclosing span, instead of text.
     pub json: bool,
     /// Base URL of an OTLP/HTTP collector (`http://collector:4318`); spans go to
-    /// `<url>/v1/traces`. None: spans are kept for propagation and logs only.
+    /// `<url>/v1/traces`. None: nothing is exported, and no OpenTelemetry span is built.
     pub otlp_endpoint: Option<String>,
     /// The `service.name` of exported spans.
     pub service: String,
@@ -63,30 +63,26 @@ impl Telemetry {
 
 /// Installs logging and tracing for the whole process.
 pub fn init(settings: &Settings) -> anyhow::Result<Telemetry> {
-    let ring = crate::spans::Recent::install(settings.recent_spans);
-    // Spans are built only for someone who reads them: an exporter, or the ring of recent
-    // spans the dashboard draws; with neither, a request's trace id lives in its span's
-    // fields alone.
-    let provider = (settings.otlp_endpoint.is_some() || ring.is_some())
-        .then(|| -> anyhow::Result<SdkTracerProvider> {
+    // OpenTelemetry spans are built only to be exported: the dashboard's ring of recent
+    // spans is filled from the `tracing` spans themselves, at a fraction of the cost.
+    let provider = settings
+        .otlp_endpoint
+        .as_deref()
+        .map(|base| -> anyhow::Result<SdkTracerProvider> {
             // Every trace is recorded unless a caller's `traceparent` says it is not sampled.
-            let mut provider = SdkTracerProvider::builder()
+            Ok(SdkTracerProvider::builder()
                 .with_sampler(Sampler::ParentBased(Box::new(Sampler::AlwaysOn)))
                 .with_resource(
                     Resource::builder_empty()
                         .with_service_name(settings.service.clone())
                         .build(),
-                );
-            if let Some(base) = &settings.otlp_endpoint {
-                provider = provider.with_batch_exporter(exporter(base)?);
-            }
-            if let Some(ring) = ring {
-                provider = provider.with_span_processor(crate::spans::Processor(ring));
-            }
-            Ok(provider.build())
+                )
+                .with_batch_exporter(exporter(base)?)
+                .build())
         })
         .transpose()?;
-    // One filter for both layers: per-layer filters would cost a little on every span
+    let ring = crate::spans::Recent::install(settings.recent_spans).map(crate::spans::Layer::new);
+    // One filter for every layer: per-layer filters would cost a little on every span
     // entered, and a span is entered on every poll of the future it instruments.
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new("info"))
@@ -110,6 +106,7 @@ pub fn init(settings: &Settings) -> anyhow::Result<Telemetry> {
         .with(filter)
         .with(logs)
         .with(provider.as_ref().map(trace_layer))
+        .with(ring)
         .try_init()
         .context("installing the log subscriber")?;
     Ok(Telemetry { provider })

@@ -4,16 +4,17 @@
 //! The trace lives on `tracing` spans. Each span that starts a unit of work here — a
 //! request, the delivery of a batch, the handling of one event — joins the trace of its
 //! cause and records the trace id as its `trace_id` field, so that every log line written
-//! inside it names the trace. How a span holds its place in the trace depends on whether
-//! spans are read:
+//! inside it names the trace. Its place in the trace — the trace id, a span id of its own,
+//! the span it hangs from, the trace flags — is kept as [`Ids`] in the span's extensions in
+//! the `tracing` registry, where what the span propagates and the dashboard's ring of
+//! recent spans ([`crate::spans`]) read it. Where those ids come from depends on whether
+//! spans are exported:
 //!
-//! - exported (`--otlp-endpoint`) or kept for the dashboard (`--recent-spans`): the
-//!   OpenTelemetry layer (see [`crate::telemetry`]) builds an OpenTelemetry span for each,
-//!   and [`OpenTelemetrySpanExt`] reads and sets its context;
-//! - neither: no OpenTelemetry span is built, as nobody would read it. The span's
-//!   [`Ids`] — the trace id, a span id of its own, the trace flags — are kept in the
-//!   span's extensions in the `tracing` registry, and what the span propagates is read
-//!   from there.
+//! - exported (`--otlp-endpoint`): the OpenTelemetry layer (see [`crate::telemetry`])
+//!   builds an OpenTelemetry span for each, [`OpenTelemetrySpanExt`] sets its parent, and
+//!   the ids are read from it, so that the ids kept are those exported;
+//! - not exported: no OpenTelemetry span is built, as nobody would read it, and the ids
+//!   are made here.
 
 use opentelemetry::propagation::{Extractor, TextMapPropagator};
 use opentelemetry::trace::{SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId};
@@ -110,11 +111,7 @@ pub fn inject(request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
 
 /// The current span's trace context as a `traceparent` value, for an event to carry.
 pub fn current_traceparent() -> Option<String> {
-    let span = Span::current();
-    let ids = match exported(&span) {
-        true => Ids::of(span.context().span().span_context()),
-        false => kept(&span),
-    }?;
+    let ids = kept(&Span::current())?;
     Some(format!(
         "00-{}-{}-{:02x}",
         ids.trace_id,
@@ -123,20 +120,24 @@ pub fn current_traceparent() -> Option<String> {
     ))
 }
 
-/// A span's place in a trace, kept in the span's extensions where no OpenTelemetry span
-/// holds it.
+/// A span's place in a trace, kept in the span's extensions (see [`join`]).
 #[derive(Clone, Copy, Debug)]
-struct Ids {
-    trace_id: TraceId,
-    span_id: SpanId,
-    flags: TraceFlags,
+pub(crate) struct Ids {
+    pub(crate) trace_id: TraceId,
+    pub(crate) span_id: SpanId,
+    /// The span this one hangs from, in this process or in the caller's; `None` for the
+    /// root of a trace.
+    pub(crate) parent: Option<SpanId>,
+    pub(crate) flags: TraceFlags,
 }
 
 impl Ids {
+    /// The ids of the span `cx` describes, whose parent is not known here.
     fn of(cx: &SpanContext) -> Option<Self> {
         cx.is_valid().then(|| Self {
             trace_id: cx.trace_id(),
             span_id: cx.span_id(),
+            parent: None,
             flags: cx.trace_flags(),
         })
     }
@@ -185,25 +186,34 @@ fn envelope_context(envelope: &Envelope) -> Option<Context> {
 }
 
 /// Makes `parent` the parent of `span` (an empty context keeps the span's own place in the
-/// trace: a child of the current span, or a new trace) and records the trace id it ends up in.
+/// trace: a child of the current span, or a new trace), keeps the span's [`Ids`] and
+/// records the trace id it ends up in.
 fn join(span: &Span, parent: Context) {
+    // What the span hangs from: the caller's span, or else the nearest enclosing span with
+    // ids of its own (the span has none yet). The OpenTelemetry layer takes the nearest
+    // enclosing span of any kind instead; they differ only where another span sits between,
+    // and then the dashboard's tree, which holds only spans with ids, still has the parent.
+    let cause = Ids::of(parent.span().span_context()).or_else(|| kept(span));
+    let parent_id = cause.map(|cause| cause.span_id);
     let ids = if exported(span) {
         if parent.has_active_span() && span.set_parent(parent).is_err() {
             return;
         }
-        Ids::of(span.context().span().span_context())
+        Ids::of(span.context().span().span_context()).map(|ids| Ids {
+            parent: parent_id,
+            ..ids
+        })
     } else {
-        let inherited = Ids::of(parent.span().span_context()).or_else(|| kept(span));
         let ids = RandomIdGenerator::default();
-        let ids = Ids {
-            trace_id: inherited.map_or_else(|| ids.new_trace_id(), |parent| parent.trace_id),
+        Some(Ids {
+            trace_id: cause.map_or_else(|| ids.new_trace_id(), |cause| cause.trace_id),
             span_id: ids.new_span_id(),
-            flags: inherited.map_or(TraceFlags::SAMPLED, |parent| parent.flags),
-        };
-        keep(span, ids);
-        Some(ids)
+            parent: parent_id,
+            flags: cause.map_or(TraceFlags::SAMPLED, |cause| cause.flags),
+        })
     };
     if let Some(ids) = ids {
+        keep(span, ids);
         span.record("trace_id", tracing::field::display(ids.trace_id));
     }
 }
