@@ -10,8 +10,10 @@
 #
 # Cases, each `POST /orders` from wrk with 32 connections unless said otherwise:
 #   sqlite          the all-in-one on SQLite, spans neither exported nor kept for the
-#                   dashboard (--recent-spans 0): no OpenTelemetry span is built
-#   sqlite_otlp     the same, exporting its spans over OTLP to a sink that accepts them
+#                   dashboard (--recent-spans 0)
+#   sqlite_default  the same with its defaults: the dashboard's ring of recent spans on
+#   sqlite_otlp     the same as sqlite, exporting its spans over OTLP to a sink that
+#                   accepts them: the only case that builds OpenTelemetry spans
 #   sqlite_ceiling  no HTTP, no cleave: the sqlite3 shell writing the same rows as an
 #                   order's whole life, 32 orders per transaction, multi-row statements
 #   pg              the all-in-one on PostgreSQL 15 (default settings, same machine)
@@ -29,7 +31,7 @@ BIN=${CLEAVE_BIN:-$ROOT/target/release/cleave}
 PG=/usr/lib/postgresql/15/bin
 CONNECTIONS=32
 BATCH=32
-read -ra CASES <<<"${WRITES_CASES:-sqlite sqlite_otlp sqlite_ceiling pg pgbench replicas_1 replicas_2}"
+read -ra CASES <<<"${WRITES_CASES:-sqlite sqlite_default sqlite_otlp sqlite_ceiling pg pgbench replicas_1 replicas_2}"
 
 WORK=$(mktemp -d)
 # PostgreSQL runs as its own user when this runs as root: it writes its socket and log here.
@@ -114,7 +116,8 @@ as_pg "$PG/pg_ctl" -D "$WORK/pg" -l "$WORK/pg.log" -w \
 for db in pg replicas pgbench; do psql_at postgres "CREATE DATABASE $db"; done
 url() { echo "postgres://postgres@127.0.0.1:$PGPORT/$1"; }
 
-# sqlite, sqlite_otlp: two all-in-one processes, the second exporting to a sink.
+# sqlite, sqlite_default, sqlite_otlp: three all-in-one processes, the last exporting to a
+# sink.
 SINK=$(free_port)
 python3 -c '
 import http.server, sys
@@ -134,11 +137,15 @@ P_SQLITE=$(free_port)
 P_OTLP=$(free_port)
 cleave sqlite "$P_SQLITE" --data-dir "$WORK/sqlite" --recent-spans 0
 PID_SQLITE=${PIDS[-1]}
+P_DEFAULT=$(free_port)
+cleave sqlite_default "$P_DEFAULT" --data-dir "$WORK/sqlite_default"
+PID_DEFAULT=${PIDS[-1]}
 cleave sqlite_otlp "$P_OTLP" --data-dir "$WORK/sqlite_otlp" --recent-spans 0 \
     --otlp-endpoint "http://127.0.0.1:$SINK"
 PID_OTLP=${PIDS[-1]}
 S_SQLITE=$(order_script "$(create_user "$P_SQLITE")")
 S_OTLP=$(order_script "$(create_user "$P_OTLP")")
+S_DEFAULT=$(order_script "$(create_user "$P_DEFAULT")")
 
 # sqlite_ceiling: the modules' own schema, migrated by cleave.
 "$BIN" migrate --data-dir "$WORK/ceiling" >/dev/null 2>&1
@@ -281,6 +288,13 @@ run_case() {
         cpu_used sqlite "$PID_SQLITE" "$rate" "$ticks"
         echo "$rate"
         ;;
+    sqlite_default)
+        ticks=$(cpu_ticks "$PID_DEFAULT")
+        rate=$(wrk_rate "$S_DEFAULT" "$CONNECTIONS" "$P_DEFAULT")
+        drain_sqlite "$WORK/sqlite_default"
+        cpu_used sqlite_default "$PID_DEFAULT" "$rate" "$ticks"
+        echo "$rate"
+        ;;
     sqlite_otlp)
         ticks=$(cpu_ticks "$PID_OTLP")
         rate=$(wrk_rate "$S_OTLP" "$CONNECTIONS" "$P_OTLP")
@@ -336,6 +350,7 @@ for name in names:
     show(name, [r[name] for r in rounds])
 for label, a, b in [
     ("sqlite / sqlite_ceiling", "sqlite", "sqlite_ceiling"),
+    ("sqlite_default / sqlite (span ring)", "sqlite_default", "sqlite"),
     ("sqlite_otlp / sqlite (observability)", "sqlite_otlp", "sqlite"),
     ("pg / pgbench", "pg", "pgbench"),
     ("pg / sqlite", "pg", "sqlite"),
@@ -351,6 +366,7 @@ for name, values in cpu.items():
     show(name, values)
 for label, a, b in [
     ("sqlite_ceiling / sqlite CPU", "sqlite_ceiling", "sqlite"),
+    ("sqlite / sqlite_default CPU (span ring)", "sqlite", "sqlite_default"),
     ("sqlite / sqlite_otlp CPU (observability)", "sqlite", "sqlite_otlp"),
 ]:
     if a in cpu and b in cpu:
