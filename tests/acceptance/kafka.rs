@@ -2,17 +2,17 @@
 //! written in Rust, `cargo install tansu --locked --features libsql`), on a free loopback
 //! port, its store a SQLite file in the test's directory.
 
-use std::fs::OpenOptions;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::process::Command;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use rskafka::client::partition::{Compression, OffsetAt, UnknownTopicHandling};
 use rskafka::client::{Client, ClientBuilder};
 use rskafka::record::Record;
 
+use crate::daemon::Daemon;
 use crate::support::{free_addr, poll_until};
 
 const READY_TIMEOUT: Duration = Duration::from_secs(30);
@@ -45,19 +45,18 @@ pub(crate) fn available() -> bool {
 pub(crate) struct Server {
     addr: SocketAddr,
     dir: PathBuf,
-    log: PathBuf,
-    child: Mutex<Option<Child>>,
+    server: Daemon,
 }
 
 impl Server {
     /// Starts a broker keeping its store and log under `dir`; waits until it answers.
     pub(crate) async fn start(dir: PathBuf) -> Self {
         std::fs::create_dir_all(&dir).expect("the broker's directory is created");
+        let addr = free_addr();
         let server = Self {
-            addr: free_addr(),
-            log: dir.join("tansu.log"),
+            addr,
+            server: Daemon::new(format!("tansu ({addr})"), dir.join("tansu.log")),
             dir,
-            child: Mutex::new(None),
         };
         server.launch().await;
         server
@@ -68,25 +67,16 @@ impl Server {
     }
 
     async fn launch(&self) {
-        let log = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&self.log)
-            .expect("the broker's log opens");
         let listener = format!("tcp://{}", self.addr);
         // The store's path is taken from the working directory.
-        let child = Command::new(binary().expect("tansu is installed"))
-            .current_dir(&self.dir)
-            .arg("broker")
-            .args(["--listener-url", &listener])
-            .args(["--advertised-listener-url", &listener])
-            .args(["--storage-engine", "sqlite://tansu.db"])
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().expect("the log handle clones"))
-            .stderr(log)
-            .spawn()
-            .expect("tansu starts");
-        *self.child.lock().unwrap() = Some(child);
+        self.server.spawn(
+            Command::new(binary().expect("tansu is installed"))
+                .current_dir(&self.dir)
+                .arg("broker")
+                .args(["--listener-url", &listener])
+                .args(["--advertised-listener-url", &listener])
+                .args(["--storage-engine", "sqlite://tansu.db"]),
+        );
         poll_until("tansu to answer", READY_TIMEOUT, || async {
             let client = self.client().await?;
             client.list_topics().await.map_err(|err| err.to_string())
@@ -105,14 +95,7 @@ impl Server {
 
     /// SIGKILL, as in a crash.
     pub(crate) fn kill(&self) {
-        let mut child = self
-            .child
-            .lock()
-            .unwrap()
-            .take()
-            .expect("the broker is running");
-        child.kill().expect("SIGKILL is delivered");
-        child.wait().expect("the killed broker is reaped");
+        self.server.kill();
     }
 
     /// Starts the broker again, same port and store.
@@ -163,21 +146,6 @@ impl Server {
             .into_iter()
             .map(|record| record.record.value.unwrap_or_default())
             .collect())
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let slot = self.child.get_mut().unwrap_or_else(PoisonError::into_inner);
-        if let Some(mut child) = slot.take() {
-            // Best effort: the broker may have exited on its own already.
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-        if std::thread::panicking() {
-            let log = std::fs::read_to_string(&self.log).unwrap_or_default();
-            eprintln!("----- log of tansu ({}) -----\n{log}", self.addr);
-        }
     }
 }
 

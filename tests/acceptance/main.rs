@@ -25,6 +25,7 @@ mod chaos;
 mod cli;
 mod committed;
 mod contract;
+mod daemon;
 mod deployment;
 mod docker;
 mod fault_switch;

@@ -3,13 +3,13 @@
 //! tests run every topology scenario with it, `buses` what every broker is held to; here,
 //! the broker comes back on a new store.
 
-use std::fs::OpenOptions;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::sync::{Mutex, OnceLock, PoisonError};
+use std::process::Command;
+use std::sync::OnceLock;
 use std::time::Duration;
 
+use crate::daemon::Daemon;
 use crate::support::{free_addr, id, poll_until, Shape, Topology};
 
 const READY_TIMEOUT: Duration = Duration::from_secs(20);
@@ -33,8 +33,7 @@ pub(crate) struct Broker {
     store: PathBuf,
     /// The configuration file, written anew at every start.
     config: PathBuf,
-    log: PathBuf,
-    child: Mutex<Option<Child>>,
+    server: Daemon,
 }
 
 impl Broker {
@@ -42,12 +41,12 @@ impl Broker {
     /// by `max_file_store` bytes if given; waits until it accepts connections.
     pub(crate) async fn start(dir: PathBuf, max_file_store: Option<u64>) -> Self {
         std::fs::create_dir_all(&dir).expect("the broker's directory is created");
+        let addr = free_addr();
         let broker = Self {
-            addr: free_addr(),
+            addr,
             store: dir.join("store"),
             config: dir.join("nats-server.conf"),
-            log: dir.join("nats-server.log"),
-            child: Mutex::new(None),
+            server: Daemon::new(format!("nats-server ({addr})"), dir.join("nats-server.log")),
         };
         broker.launch(max_file_store).await;
         broker
@@ -59,7 +58,7 @@ impl Broker {
 
     /// The broker's log so far.
     pub(crate) fn log_text(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
+        self.server.log_text()
     }
 
     /// Writes the configuration file: the server's limits have no command-line flag.
@@ -77,20 +76,11 @@ impl Broker {
 
     async fn launch(&self, max_file_store: Option<u64>) {
         self.configure(max_file_store);
-        let log = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&self.log)
-            .expect("the broker's log opens");
-        let child = Command::new(binary().expect("nats-server is installed"))
-            .arg("-c")
-            .arg(&self.config)
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().expect("the log handle clones"))
-            .stderr(log)
-            .spawn()
-            .expect("nats-server starts");
-        *self.child.lock().unwrap() = Some(child);
+        self.server.spawn(
+            Command::new(binary().expect("nats-server is installed"))
+                .arg("-c")
+                .arg(&self.config),
+        );
         poll_until(
             "nats-server to accept connections",
             READY_TIMEOUT,
@@ -106,22 +96,12 @@ impl Broker {
 
     /// SIGKILL, as in a crash: whatever the broker had not written is lost with it.
     pub(crate) fn kill(&self) {
-        let mut child = self
-            .child
-            .lock()
-            .unwrap()
-            .take()
-            .expect("the broker is running");
-        child.kill().expect("SIGKILL is delivered");
-        child.wait().expect("the killed broker is reaped");
+        self.server.kill();
     }
 
     /// Deletes the broker's store, as when it is moved to a new volume; only while it is down.
     pub(crate) fn remove_store(&self) {
-        assert!(
-            self.child.lock().unwrap().is_none(),
-            "the broker is running"
-        );
+        assert!(!self.server.running(), "the broker is running");
         std::fs::remove_dir_all(&self.store).expect("the broker's store is removed");
     }
 
@@ -149,21 +129,6 @@ impl Broker {
     /// Starts the broker again, same port and store, its store bounded by `max_file_store`.
     pub(crate) async fn restart_with_store_limit(&self, max_file_store: u64) {
         self.launch(Some(max_file_store)).await;
-    }
-}
-
-impl Drop for Broker {
-    fn drop(&mut self) {
-        let slot = self.child.get_mut().unwrap_or_else(PoisonError::into_inner);
-        if let Some(mut child) = slot.take() {
-            // Best effort: the broker may have exited on its own already.
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-        if std::thread::panicking() {
-            let log = std::fs::read_to_string(&self.log).unwrap_or_default();
-            eprintln!("----- log of nats-server ({}) -----\n{log}", self.addr);
-        }
     }
 }
 

@@ -4,17 +4,17 @@
 //! `HOME` holding its Erlang cookie, and an `epmd` (the Erlang port mapper) on a port of its
 //! own, started by the test as its child. Everything listens on loopback.
 
-use std::fs::OpenOptions;
 use std::net::SocketAddr;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Mutex, OnceLock, PoisonError};
+use std::process::Command;
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use lapin::options::BasicPublishOptions;
 use lapin::{BasicProperties, Connection, ConnectionProperties};
 
+use crate::daemon::Daemon;
 use crate::support::{free_addr, poll_until};
 
 /// An Erlang node takes seconds to boot, more on a loaded machine.
@@ -45,9 +45,9 @@ pub(crate) struct Server {
     addr: SocketAddr,
     dist_port: u16,
     epmd_port: u16,
-    log: PathBuf,
-    epmd: Mutex<Option<Child>>,
-    child: Mutex<Option<Child>>,
+    /// Declared before `epmd`, so that it is stopped first.
+    node: Daemon,
+    epmd: Daemon,
 }
 
 impl Server {
@@ -70,13 +70,15 @@ impl Server {
         )
         .expect("the node's configuration is written");
         let server = Self {
-            log: dir.join("rabbitmq-server.log"),
+            node: Daemon::new(
+                format!("rabbitmq-server ({addr})"),
+                dir.join("rabbitmq-server.log"),
+            ),
+            epmd: Daemon::new(format!("epmd of {addr}"), dir.join("epmd.log")),
             addr,
             dist_port: free_addr().port(),
             epmd_port: free_addr().port(),
             dir,
-            epmd: Mutex::new(None),
-            child: Mutex::new(None),
         };
         server.start_epmd();
         server.launch().await;
@@ -87,58 +89,40 @@ impl Server {
         format!("amqp://guest:guest@{}/%2f", self.addr)
     }
 
-    fn log_file(&self) -> std::fs::File {
-        OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&self.log)
-            .expect("the node's log opens")
-    }
-
     /// The port mapper the node registers with; it outlives restarts of the node.
     fn start_epmd(&self) {
-        let log = self.log_file();
-        let child = Command::new(epmd().expect("epmd is installed"))
-            .env("ERL_EPMD_PORT", self.epmd_port.to_string())
-            .env("ERL_EPMD_ADDRESS", "127.0.0.1")
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().expect("the log handle clones"))
-            .stderr(log)
-            .spawn()
-            .expect("epmd starts");
-        *self.epmd.lock().unwrap() = Some(child);
+        self.epmd.spawn(
+            Command::new(epmd().expect("epmd is installed"))
+                .env("ERL_EPMD_PORT", self.epmd_port.to_string())
+                .env("ERL_EPMD_ADDRESS", "127.0.0.1"),
+        );
     }
 
     async fn launch(&self) {
-        let log = self.log_file();
         let dir = |sub: &str| self.dir.join(sub);
-        let child = Command::new(SERVER)
-            .env("HOME", dir("home"))
-            .env("ERL_EPMD_PORT", self.epmd_port.to_string())
-            .env(
-                "RABBITMQ_NODENAME",
-                format!("cleave-{}@localhost", self.addr.port()),
-            )
-            .env("RABBITMQ_MNESIA_BASE", dir("mnesia"))
-            .env("RABBITMQ_LOG_BASE", dir("log"))
-            .env("RABBITMQ_NODE_PORT", self.addr.port().to_string())
-            .env("RABBITMQ_DIST_PORT", self.dist_port.to_string())
-            .env("RABBITMQ_CONFIG_FILE", dir("rabbitmq.conf"))
-            .env("RABBITMQ_ENABLED_PLUGINS_FILE", dir("enabled_plugins"))
-            .env("RABBITMQ_PID_FILE", dir("rabbitmq.pid"))
-            .env(
-                "RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS",
-                "-kernel inet_dist_use_interface {127,0,0,1}",
-            )
-            // The script then replaces itself with the Erlang VM instead of running it as a
-            // child: the process the test kills is the broker itself.
-            .env("RUNNING_UNDER_SYSTEMD", "1")
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().expect("the log handle clones"))
-            .stderr(log)
-            .spawn()
-            .expect("rabbitmq-server starts");
-        *self.child.lock().unwrap() = Some(child);
+        self.node.spawn(
+            Command::new(SERVER)
+                .env("HOME", dir("home"))
+                .env("ERL_EPMD_PORT", self.epmd_port.to_string())
+                .env(
+                    "RABBITMQ_NODENAME",
+                    format!("cleave-{}@localhost", self.addr.port()),
+                )
+                .env("RABBITMQ_MNESIA_BASE", dir("mnesia"))
+                .env("RABBITMQ_LOG_BASE", dir("log"))
+                .env("RABBITMQ_NODE_PORT", self.addr.port().to_string())
+                .env("RABBITMQ_DIST_PORT", self.dist_port.to_string())
+                .env("RABBITMQ_CONFIG_FILE", dir("rabbitmq.conf"))
+                .env("RABBITMQ_ENABLED_PLUGINS_FILE", dir("enabled_plugins"))
+                .env("RABBITMQ_PID_FILE", dir("rabbitmq.pid"))
+                .env(
+                    "RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS",
+                    "-kernel inet_dist_use_interface {127,0,0,1}",
+                )
+                // The script then replaces itself with the Erlang VM instead of running it as a
+                // child: the process the test kills is the broker itself.
+                .env("RUNNING_UNDER_SYSTEMD", "1"),
+        );
         poll_until("RabbitMQ to accept connections", READY_TIMEOUT, || async {
             let connection = self.connection().await?;
             connection
@@ -162,14 +146,7 @@ impl Server {
 
     /// SIGKILL, as in a crash.
     pub(crate) fn kill(&self) {
-        let mut child = self
-            .child
-            .lock()
-            .unwrap()
-            .take()
-            .expect("the node is running");
-        child.kill().expect("SIGKILL is delivered");
-        child.wait().expect("the killed node is reaped");
+        self.node.kill();
     }
 
     /// Starts the node again, same ports and store.
@@ -205,25 +182,5 @@ impl Server {
             "the queue did not take the message: {confirm:?}"
         );
         let _closed = connection.close(0, "done".into()).await;
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        for slot in [&mut self.child, &mut self.epmd] {
-            let slot = slot.get_mut().unwrap_or_else(PoisonError::into_inner);
-            if let Some(mut child) = slot.take() {
-                // Best effort: it may have exited on its own already.
-                let _ = child.kill();
-                let _ = child.wait();
-            }
-        }
-        if std::thread::panicking() {
-            let log = std::fs::read_to_string(&self.log).unwrap_or_default();
-            eprintln!(
-                "----- output of rabbitmq-server ({}) -----\n{log}",
-                self.addr
-            );
-        }
     }
 }

@@ -2,15 +2,15 @@
 //! loopback port, its append-only file in the test's directory, written to disk before
 //! every answer (`appendfsync always`), as the README asks of a production server.
 
-use std::fs::OpenOptions;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::sync::{Mutex, OnceLock, PoisonError};
+use std::process::Command;
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use redis::AsyncCommands;
 
+use crate::daemon::Daemon;
 use crate::support::{free_addr, poll_until};
 
 const READY_TIMEOUT: Duration = Duration::from_secs(20);
@@ -36,8 +36,7 @@ pub(crate) fn available() -> bool {
 pub(crate) struct Server {
     addr: SocketAddr,
     store: PathBuf,
-    log: PathBuf,
-    child: Mutex<Option<Child>>,
+    server: Daemon,
 }
 
 impl Server {
@@ -45,11 +44,14 @@ impl Server {
     pub(crate) async fn start(dir: PathBuf) -> Self {
         let store = dir.join("store");
         std::fs::create_dir_all(&store).expect("the server's directory is created");
+        let addr = free_addr();
         let server = Self {
-            addr: free_addr(),
+            addr,
             store,
-            log: dir.join("redis-server.log"),
-            child: Mutex::new(None),
+            server: Daemon::new(
+                format!("redis-server ({addr})"),
+                dir.join("redis-server.log"),
+            ),
         };
         server.launch().await;
         server
@@ -60,30 +62,21 @@ impl Server {
     }
 
     async fn launch(&self) {
-        let log = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&self.log)
-            .expect("the server's log opens");
-        let child = Command::new(binary().expect("redis-server is installed"))
-            .args(["--bind", "127.0.0.1", "--port"])
-            .arg(self.addr.port().to_string())
-            .arg("--dir")
-            .arg(&self.store)
-            .args([
-                "--appendonly",
-                "yes",
-                "--appendfsync",
-                "always",
-                "--save",
-                "",
-            ])
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().expect("the log handle clones"))
-            .stderr(log)
-            .spawn()
-            .expect("redis-server starts");
-        *self.child.lock().unwrap() = Some(child);
+        self.server.spawn(
+            Command::new(binary().expect("redis-server is installed"))
+                .args(["--bind", "127.0.0.1", "--port"])
+                .arg(self.addr.port().to_string())
+                .arg("--dir")
+                .arg(&self.store)
+                .args([
+                    "--appendonly",
+                    "yes",
+                    "--appendfsync",
+                    "always",
+                    "--save",
+                    "",
+                ]),
+        );
         poll_until("redis-server to answer", READY_TIMEOUT, || async {
             let mut connection = self.connection().await?;
             let pong: String = redis::cmd("PING")
@@ -106,14 +99,7 @@ impl Server {
 
     /// SIGKILL, as in a crash.
     pub(crate) fn kill(&self) {
-        let mut child = self
-            .child
-            .lock()
-            .unwrap()
-            .take()
-            .expect("the server is running");
-        child.kill().expect("SIGKILL is delivered");
-        child.wait().expect("the killed server is reaped");
+        self.server.kill();
     }
 
     /// Starts the server again, same port and store.
@@ -132,20 +118,5 @@ impl Server {
             )
             .await
             .expect("the entry is added");
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let slot = self.child.get_mut().unwrap_or_else(PoisonError::into_inner);
-        if let Some(mut child) = slot.take() {
-            // Best effort: the server may have exited on its own already.
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-        if std::thread::panicking() {
-            let log = std::fs::read_to_string(&self.log).unwrap_or_default();
-            eprintln!("----- log of redis-server ({}) -----\n{log}", self.addr);
-        }
     }
 }
