@@ -10,8 +10,9 @@
 //! - A [`Consumer`] task receives the module's events, applies a batch through the module's
 //!   [`EventHandler`] (which records each event id in the inbox, in the same transaction),
 //!   and acknowledges the messages to the broker only after that commit. What fails is
-//!   handed back to the broker to come again later, never dropped: the inbox, not the
-//!   broker, makes applying exactly once.
+//!   handed back to the broker to come again later, never dropped (a Kafka record that
+//!   cannot be decoded is moved to a dead-letter topic instead: see [`kafka`]): the inbox,
+//!   not the broker, makes applying exactly once.
 //!
 //! The relay, not the broker, fans an event out: it publishes a copy per consuming module
 //! that runs in another process, and a consumer in the producer's own process gets the
