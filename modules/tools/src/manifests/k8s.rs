@@ -33,11 +33,11 @@ pub(super) fn render(modules: &[&Module]) -> Vec<(PathBuf, String)> {
         (split.join("kustomization.yaml"), overlay(modules)),
         (
             PathBuf::from(SPLIT_GRPC).join("kustomization.yaml"),
-            grpc_overlay(),
+            on_split(SPLIT_GRPC, GRPC_ABOUT, GRPC_OVERLAY_REST),
         ),
         (
             PathBuf::from(SPLIT_KAFKA).join("kustomization.yaml"),
-            kafka_overlay(),
+            on_split(SPLIT_KAFKA, KAFKA_ABOUT, KAFKA_OVERLAY_REST),
         ),
         (split.join("gateway/kustomization.yaml"), gateway),
     ];
@@ -74,47 +74,36 @@ fn overlay(modules: &[&Module]) -> String {
     out + OVERLAY_REST
 }
 
+/// An overlay on the split at `path`: `about` as its heading comment, how to apply it, then
+/// `rest`, its resources and what it changes.
+fn on_split(path: &str, about: &str, rest: &str) -> String {
+    let mut out = comment("", about);
+    out += &format!("#\n#   kubectl apply -k deploy/k8s/{path}\n#\n");
+    out += &generated_by("cleave manifests k8s");
+    out += KUSTOMIZATION;
+    out + rest
+}
+
 /// The split over gRPC: the split's overlay with `CLEAVE_TRANSPORT=grpc`, and the probes
 /// that ask whether the process runs (startup, liveness) asking the standard gRPC health
 /// service on the same port, as Kubernetes' gRPC probes do. Readiness stays `/readyz`,
 /// which asks the process's own databases; the gRPC health service says only that the
 /// process serves.
-fn grpc_overlay() -> String {
-    let about = "The split with modules calling each other, and delivering events, over gRPC \
-        (docs/grpc.md): the microservices overlay with CLEAVE_TRANSPORT=grpc, and every \
-        container's startup and liveness probes asking the standard gRPC health service \
-        (grpc.health.v1) on the same port. Readiness stays /readyz, which asks the \
-        process's own databases.";
-    let mut out = comment("", about);
-    out += "#
-#   kubectl apply -k deploy/k8s/overlays/microservices-grpc
-#
-";
-    out += &generated_by("cleave manifests k8s");
-    out += KUSTOMIZATION;
-    out + GRPC_OVERLAY_REST
-}
+const GRPC_ABOUT: &str = "The split with modules calling each other, and delivering events, \
+    over gRPC (docs/grpc.md): the microservices overlay with CLEAVE_TRANSPORT=grpc, and every \
+    container's startup and liveness probes asking the standard gRPC health service \
+    (grpc.health.v1) on the same port. Readiness stays /readyz, which asks the process's own \
+    databases.";
 
 /// The split with its events carried by a Kafka cluster the operator runs (with Strimzi,
 /// say): only the bus changes, so the overlay merges one value into the split's.
-fn kafka_overlay() -> String {
-    let about = "The split with events between its processes carried by Kafka \
-        (docs/events.md, \"Kafka\"): the microservices overlay with CLEAVE_EVENT_BUS naming \
-        the brokers to bootstrap from. The cluster is yours to run (Strimzi, a managed \
-        service); cleave makes a topic of one partition per producer and consumer, with \
-        the cluster's default replication factor, unless you made it first. For what a \
-        confirmed event promises, give the cluster replication factor 3 and \
-        min.insync.replicas 2. Every process of a consuming module reads its topics; its \
-        place in each is kept in its own database.";
-    let mut out = comment("", about);
-    out += "#
-#   kubectl apply -k deploy/k8s/overlays/microservices-kafka
-#
-";
-    out += &generated_by("cleave manifests k8s");
-    out += KUSTOMIZATION;
-    out + KAFKA_OVERLAY_REST
-}
+const KAFKA_ABOUT: &str = "The split with events between its processes carried by Kafka \
+    (docs/events.md, \"Kafka\"): the microservices overlay with CLEAVE_EVENT_BUS naming the \
+    brokers to bootstrap from. The cluster is yours to run (Strimzi, a managed service); \
+    cleave makes a topic of one partition per producer and consumer, with the cluster's \
+    default replication factor, unless you made it first. For what a confirmed event \
+    promises, give the cluster replication factor 3 and min.insync.replicas 2. Every process \
+    of a consuming module reads its topics; its place in each is kept in its own database.";
 
 /// The Kafka overlay's flag: the bootstrap brokers, by the Service of a Strimzi cluster
 /// named `cleave` in the namespace `kafka`; change it to yours.
