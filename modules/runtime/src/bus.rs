@@ -18,10 +18,12 @@
 //! that runs in another process, and a consumer in the producer's own process gets the
 //! event in memory. So no copy waits in the broker for a module that never reads it there.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use futures::future::BoxFuture;
 use tokio_util::sync::CancellationToken;
 
 use crate::db::Db;
@@ -181,6 +183,47 @@ pub(crate) fn backoff(attempt: u64) -> Duration {
     (FIRST_RETRY * 2u32.pow(exponent)).min(LAST_RETRY)
 }
 
+/// How long a consumer waits before it starts again after a failure: [`backoff`] of the
+/// failures since it last applied a batch. Shared by reference with the attempt that
+/// reports the batch, hence atomic.
+pub(crate) struct Retry(AtomicU64);
+
+impl Retry {
+    pub(crate) fn new() -> Self {
+        Self(AtomicU64::new(0))
+    }
+
+    /// A batch was applied: the next failure is retried soon.
+    pub(crate) fn applied(&self) {
+        self.0.store(0, Ordering::Relaxed);
+    }
+
+    /// The pause before the next attempt.
+    fn next(&self) -> Duration {
+        backoff(self.0.fetch_add(1, Ordering::Relaxed) + 1)
+    }
+}
+
+/// Runs `attempt` until it ends with `Ok` or `shutdown` comes; each `Err` is logged as
+/// `consumer`'s and tried again after `retry`'s pause.
+pub(crate) async fn consume_until_shutdown<'a>(
+    consumer: &'static str,
+    shutdown: &CancellationToken,
+    retry: &Retry,
+    mut attempt: impl FnMut() -> BoxFuture<'a, anyhow::Result<()>>,
+) {
+    while !shutdown.is_cancelled() {
+        match attempt().await {
+            Ok(()) => break,
+            Err(err) => {
+                let pause = retry.next();
+                tracing::warn!(consumer, error = format!("{err:#}"), retry_in = ?pause, "event consumer failed");
+                self::pause(pause, shutdown).await;
+            }
+        }
+    }
+}
+
 /// Waits `pause`, or less if `shutdown` comes first.
 pub(crate) async fn pause(pause: Duration, shutdown: &CancellationToken) {
     tokio::select! {
@@ -209,7 +252,7 @@ pub(crate) fn published(peer: &'static str, sent: anyhow::Result<usize>) -> Resu
 
 #[cfg(test)]
 mod tests {
-    use super::{backoff, Kind};
+    use super::{backoff, Kind, Retry};
     use std::time::Duration;
 
     #[test]
@@ -231,5 +274,14 @@ mod tests {
         assert_eq!(backoff(1), Duration::from_millis(100));
         assert_eq!(backoff(2), Duration::from_millis(200));
         assert_eq!(backoff(40), Duration::from_secs(1));
+    }
+
+    #[test]
+    fn a_consumer_retries_soon_again_once_it_has_applied_a_batch() {
+        let retry = Retry::new();
+        assert_eq!(retry.next(), Duration::from_millis(100));
+        assert_eq!(retry.next(), Duration::from_millis(200));
+        retry.applied();
+        assert_eq!(retry.next(), Duration::from_millis(100));
     }
 }

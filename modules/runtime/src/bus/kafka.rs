@@ -28,6 +28,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use anyhow::Context as _;
 use async_trait::async_trait;
 use rskafka::client::error::{Error as KafkaError, ProtocolError};
 use rskafka::client::partition::{Compression, OffsetAt, PartitionClient, UnknownTopicHandling};
@@ -37,7 +38,7 @@ use rskafka::BackoffConfig;
 use tokio::sync::Mutex;
 use tokio_util::sync::CancellationToken;
 
-use crate::bus::{self, Consumer, Consumes, Received, FIRST_RETRY, LAST_RETRY};
+use crate::bus::{self, Consumer, Consumes, Received, Retry, FIRST_RETRY, LAST_RETRY};
 use crate::db::{Db, Tx};
 use crate::events::{EventError, EventHandler};
 use crate::metrics::PEER_RECEIVED_BYTES;
@@ -260,17 +261,15 @@ impl Consumer for KafkaConsumer {
 impl KafkaConsumer {
     /// Reads and applies `topic` until `shutdown`, starting again after every failure.
     async fn follow(&self, topic: String, shutdown: &CancellationToken) {
-        let mut retry = FIRST_RETRY;
-        while !shutdown.is_cancelled() {
-            match self.read(&topic, shutdown, &mut retry).await {
-                Ok(()) => break,
-                Err(err) => {
-                    tracing::warn!(consumer = self.consumes.module, topic, error = format!("{err:#}"), retry_in = ?retry, "event consumer failed");
-                    bus::pause(retry, shutdown).await;
-                    retry = (retry * 2).min(LAST_RETRY);
-                }
-            }
-        }
+        let retry = Retry::new();
+        bus::consume_until_shutdown(self.consumes.module, shutdown, &retry, || {
+            Box::pin(async {
+                self.read(&topic, shutdown, &retry)
+                    .await
+                    .with_context(|| format!("topic {topic}"))
+            })
+        })
+        .await;
     }
 
     /// From the module's place in `topic`, fetches, applies and moves the place, until
@@ -280,7 +279,7 @@ impl KafkaConsumer {
         &self,
         topic: &str,
         shutdown: &CancellationToken,
-        retry: &mut Duration,
+        retry: &Retry,
     ) -> anyhow::Result<()> {
         let start = async {
             let partition = self.bus.partition(topic).await?;
@@ -330,7 +329,7 @@ impl KafkaConsumer {
                 self.apply(topic, batch).await?;
                 next = last + 1;
                 self.store(topic, next).await?;
-                *retry = FIRST_RETRY;
+                retry.applied();
             }
         }
     }

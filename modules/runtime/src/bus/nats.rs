@@ -38,7 +38,7 @@ use futures::StreamExt;
 use tokio::sync::Mutex;
 use tokio_util::sync::CancellationToken;
 
-use crate::bus::{self, Consumer, Consumes, Received, FIRST_RETRY, LAST_RETRY};
+use crate::bus::{self, Consumer, Consumes, Received, Retry, FIRST_RETRY, LAST_RETRY};
 use crate::db::Db;
 use crate::events::{EventError, EventHandler};
 use crate::metrics::PEER_RECEIVED_BYTES;
@@ -256,17 +256,11 @@ struct NatsConsumer {
 impl Consumer for NatsConsumer {
     async fn run(self: Box<Self>, shutdown: CancellationToken) {
         let module = self.consumes.module;
-        let mut retry = FIRST_RETRY;
-        while !shutdown.is_cancelled() {
-            match self.consume(&shutdown, &mut retry).await {
-                Ok(()) => break,
-                Err(err) => {
-                    tracing::warn!(consumer = module, error = format!("{err:#}"), retry_in = ?retry, "event consumer failed");
-                    bus::pause(retry, &shutdown).await;
-                    retry = (retry * 2).min(LAST_RETRY);
-                }
-            }
-        }
+        let retry = Retry::new();
+        bus::consume_until_shutdown(module, &shutdown, &retry, || {
+            Box::pin(self.consume(&shutdown, &retry))
+        })
+        .await;
         // Acknowledgements are buffered by the client: send them before the process exits.
         if let Err(err) = self.bus.jetstream.client().flush().await {
             tracing::warn!(consumer = module, error = %err, "acknowledgements not flushed");
@@ -277,11 +271,7 @@ impl Consumer for NatsConsumer {
 
 impl NatsConsumer {
     /// Pulls until `shutdown` (`Ok`) or until the pull fails (`Err`).
-    async fn consume(
-        &self,
-        shutdown: &CancellationToken,
-        retry: &mut Duration,
-    ) -> anyhow::Result<()> {
+    async fn consume(&self, shutdown: &CancellationToken, retry: &Retry) -> anyhow::Result<()> {
         self.bus.ready().await?;
         let consumer: PullConsumer = match self
             .bus
@@ -324,7 +314,7 @@ impl NatsConsumer {
             }
             if !batch.is_empty() {
                 self.apply(batch).await;
-                *retry = FIRST_RETRY;
+                retry.applied();
             }
             if let Some(err) = failure {
                 return Err(err.into());

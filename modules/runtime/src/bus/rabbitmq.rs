@@ -39,7 +39,7 @@ use lapin::{
 use tokio::sync::Mutex;
 use tokio_util::sync::CancellationToken;
 
-use crate::bus::{self, Consumer, Consumes, Received, FIRST_RETRY, LAST_RETRY};
+use crate::bus::{self, Consumer, Consumes, Received, Retry};
 use crate::db::Db;
 use crate::events::{EventError, EventHandler};
 use crate::metrics::PEER_RECEIVED_BYTES;
@@ -263,28 +263,18 @@ struct RabbitConsumer {
 impl Consumer for RabbitConsumer {
     async fn run(self: Box<Self>, shutdown: CancellationToken) {
         let module = self.consumes.module;
-        let mut retry = FIRST_RETRY;
-        while !shutdown.is_cancelled() {
-            match self.consume(&shutdown, &mut retry).await {
-                Ok(()) => break,
-                Err(err) => {
-                    tracing::warn!(consumer = module, error = format!("{err:#}"), retry_in = ?retry, "event consumer failed");
-                    bus::pause(retry, &shutdown).await;
-                    retry = (retry * 2).min(LAST_RETRY);
-                }
-            }
-        }
+        let retry = Retry::new();
+        bus::consume_until_shutdown(module, &shutdown, &retry, || {
+            Box::pin(self.consume(&shutdown, &retry))
+        })
+        .await;
         tracing::debug!(consumer = module, "event consumer stopped");
     }
 }
 
 impl RabbitConsumer {
     /// Receives until `shutdown` (`Ok`) or until the connection fails (`Err`).
-    async fn consume(
-        &self,
-        shutdown: &CancellationToken,
-        retry: &mut Duration,
-    ) -> anyhow::Result<()> {
+    async fn consume(&self, shutdown: &CancellationToken, retry: &Retry) -> anyhow::Result<()> {
         let module = self.consumes.module;
         let (connection, channel) = self.bus.open().await?;
         channel.basic_qos(BATCH, BasicQosOptions::default()).await?;
@@ -316,7 +306,7 @@ impl RabbitConsumer {
             }
             if !batch.is_empty() {
                 self.apply(batch).await;
-                *retry = FIRST_RETRY;
+                retry.applied();
             }
             if let Some(err) = failure {
                 break Err(err.into());

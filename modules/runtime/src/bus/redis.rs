@@ -27,7 +27,7 @@ use redis::{AsyncCommands, RedisError, Value};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use crate::bus::{self, Consumer, Consumes, Received, FIRST_RETRY, LAST_RETRY};
+use crate::bus::{self, Consumer, Consumes, Received, Retry, FIRST_RETRY, LAST_RETRY};
 use crate::db::Db;
 use crate::events::{EventError, EventHandler};
 use crate::metrics::PEER_RECEIVED_BYTES;
@@ -177,17 +177,11 @@ struct RedisConsumer {
 impl Consumer for RedisConsumer {
     async fn run(self: Box<Self>, shutdown: CancellationToken) {
         let module = self.consumes.module;
-        let mut retry = FIRST_RETRY;
-        while !shutdown.is_cancelled() {
-            match self.consume(&shutdown, &mut retry).await {
-                Ok(()) => break,
-                Err(err) => {
-                    tracing::warn!(consumer = module, error = format!("{err:#}"), retry_in = ?retry, "event consumer failed");
-                    bus::pause(retry, &shutdown).await;
-                    retry = (retry * 2).min(LAST_RETRY);
-                }
-            }
-        }
+        let retry = Retry::new();
+        bus::consume_until_shutdown(module, &shutdown, &retry, || {
+            Box::pin(self.consume(&shutdown, &retry))
+        })
+        .await;
         tracing::debug!(consumer = module, "event consumer stopped");
     }
 }
@@ -196,11 +190,7 @@ impl RedisConsumer {
     /// Makes the group on every stream, then reads and reclaims until `shutdown` (`Ok`) or
     /// until Redis fails (`Err`). The groups are made again after every failure, in case
     /// Redis came back on a new store.
-    async fn consume(
-        &self,
-        shutdown: &CancellationToken,
-        retry: &mut Duration,
-    ) -> anyhow::Result<()> {
+    async fn consume(&self, shutdown: &CancellationToken, retry: &Retry) -> anyhow::Result<()> {
         let mut connection = self.bus.connection()?;
         for stream in &self.streams {
             // From the stream's first entry: what was added before the group existed is
@@ -234,7 +224,7 @@ impl RedisConsumer {
             };
             for key in reply.map(|reply| reply.keys).unwrap_or_default() {
                 self.apply(&mut connection, &key.key, key.ids).await?;
-                *retry = FIRST_RETRY;
+                retry.applied();
             }
         }
     }
