@@ -709,6 +709,26 @@ impl Topology {
         self.list_all(&format!("/orders?user_id={user}")).await
     }
 
+    /// `GET path` as a client that honours Retry-After: a 503 that says when to come back
+    /// (a breaker still open just after a fault ended) is asked again then, up to 10 times.
+    async fn get_honouring_retry_after(&self, path: &str) -> Reply {
+        let mut reply = self.get(path).await;
+        for _ in 0..10 {
+            let come_back = reply
+                .retry_after
+                .as_deref()
+                .and_then(|seconds| seconds.parse::<u64>().ok());
+            match come_back {
+                Some(seconds) if reply.status == StatusCode::SERVICE_UNAVAILABLE => {
+                    tokio::time::sleep(Duration::from_secs(seconds.min(5))).await;
+                    reply = self.get(path).await;
+                }
+                _ => break,
+            }
+        }
+        reply
+    }
+
     /// Every item of a list, following `next_cursor` (at most 100 pages).
     pub(crate) async fn list_all(&self, path: &str) -> Vec<Value> {
         let separator = if path.contains('?') { '&' } else { '?' };
@@ -719,7 +739,7 @@ impl Topology {
                 Some(c) => format!("{path}{separator}limit=500&cursor={c}"),
                 None => format!("{path}{separator}limit=500"),
             };
-            let reply = self.get(&page_path).await;
+            let reply = self.get_honouring_retry_after(&page_path).await;
             reply.assert_status(StatusCode::OK);
             items.extend(
                 reply.body["data"]
